@@ -1,0 +1,101 @@
+# vmd, vmctl and vm.conf for Linux on KVM.
+#
+#   make            build vmd and vmctl into build/
+#   make test       the whole suite; ends with "N passed, N failed"
+#   make demo       install what is missing, build, boot the default guest
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make bench      side by side with QEMU (not part of make test)
+
+BUILD ?= build
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+include mk/common.mk
+
+COMPAT_SRCS := $(wildcard compat/*.c)
+VMD_LIB_SRCS := $(filter-out vmd/vmd.c vmd/parse.c,$(wildcard vmd/*.c)) $(wildcard vmm/*.c)
+VMCTL_LIB_SRCS := $(filter-out vmctl/main.c,$(wildcard vmctl/*.c))
+UNIT_SRCS := $(wildcard regress/unit/t_*.c)
+
+COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(BUILD)/%.o)
+VMD_LIB_OBJS := $(VMD_LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/vmd/parse.o
+VMCTL_LIB_OBJS := $(VMCTL_LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/vmd/util.o
+UNIT_BINS := $(UNIT_SRCS:regress/unit/%.c=$(BUILD)/unit/%)
+
+LIBCOMPAT := $(BUILD)/libcompat.a
+LIBVMD := $(BUILD)/libvmd.a
+LIBVMCTL := $(BUILD)/libvmctl.a
+
+.PHONY: all guest unit test test-unit demo install uninstall clean bench deps
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/vmd $(BUILD)/vmctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/vmd/parse.c: vmd/parse.y
+	@mkdir -p $(dir $@)
+	$(YACC) -o $@ $<
+
+$(BUILD)/vmd/parse.o: $(BUILD)/vmd/parse.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PARSE_CFLAGS) -c -o $@ $<
+
+$(LIBCOMPAT): $(COMPAT_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBVMD): $(VMD_LIB_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBVMCTL): $(VMCTL_LIB_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/vmd: $(BUILD)/vmd/vmd.o $(LIBVMD) $(LIBCOMPAT)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/vmctl: $(BUILD)/vmctl/main.o $(LIBVMCTL) $(LIBCOMPAT)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# each unit test links the production code it tests
+$(BUILD)/unit/%: regress/unit/%.c $(LIBVMCTL) $(LIBVMD) $(LIBCOMPAT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Ivmctl $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+guest:
+	$(MAKE) -C regress/guest O=$(abspath $(BUILD))/guest
+
+unit: $(UNIT_BINS)
+
+test: all unit guest
+	BUILD=$(abspath $(BUILD)) sh regress/run
+
+test-unit: unit
+	BUILD=$(abspath $(BUILD)) sh regress/run unit
+
+demo:
+	sh scripts/demo.sh
+
+deps:
+	sh scripts/deps.sh
+
+bench: all guest
+	BUILD=$(abspath $(BUILD)) sh bench/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BUILD)/vmd $(BUILD)/vmctl $(DESTDIR)$(SBINDIR)/
+	install -m 644 vmctl.8 vmd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 vm.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vmd $(DESTDIR)$(SBINDIR)/vmctl \
+	    $(DESTDIR)$(MANDIR)/man8/vmctl.8 $(DESTDIR)$(MANDIR)/man8/vmd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/vm.conf.5
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,169 @@
+# Helpers for the regress shell tests: a private vmd on its own socket,
+# vmctl against it, consoles captured to files, TAP output.
+#
+# A test does:  . "$top/regress/lib.sh"; vmd_start; ...; (cleanup is automatic)
+
+: "${BUILD:?BUILD not set}"
+: "${top:?top not set}"
+VMD=$BUILD/vmd
+VMCTL=$BUILD/vmctl
+GUEST_ELF=$BUILD/guest/guest.elf
+GUEST_BZ=$BUILD/guest/guest.bzImage
+GUEST_PVH=$BUILD/guest/guest-pvh.elf
+
+T=$(mktemp -d /tmp/vmdt.XXXXXX)
+chmod 755 "$T"
+SOCK=$T/vmd.sock
+VMD_PID=
+FAILED=0
+_holders=
+
+cleanup() {
+	for p in $_holders; do kill "$p" 2>/dev/null; done
+	if [ -n "$VMD_PID" ]; then
+		kill "$VMD_PID" 2>/dev/null
+		i=0
+		while kill -0 "$VMD_PID" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 "$VMD_PID" 2>/dev/null
+	fi
+	if [ "$FAILED" -ne 0 ] && [ -f "$T/vmd.log" ]; then
+		echo "# --- vmd log ---"
+		sed 's/^/# /' "$T/vmd.log" | tail -n 40
+		for f in "$T"/con.*; do
+			[ -f "$f" ] || continue
+			echo "# --- $(basename "$f") ---"
+			sed 's/^/# /' "$f" | tail -n 20
+		done
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() { echo "ok - $*"; }
+nok() { echo "not ok - $*"; FAILED=1; }
+skip() { echo "ok - $1 # SKIP $2"; }
+
+# check DESC CMD...: passes if CMD exits 0
+check() {
+	desc=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$desc"; else nok "$desc"; fi
+}
+
+# is DESC EXPECTED ACTUAL
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		nok "$1"
+		echo "#   expected: $2"
+		echo "#   got:      $3"
+	fi
+}
+
+# like DESC REGEX ACTUAL
+like() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		nok "$1"
+		echo "#   expected to match: $2"
+		echo "#   got: $3"
+	fi
+}
+
+vmctl() { "$VMCTL" -s "$SOCK" "$@"; }
+
+# run DESC STATUS OUTPUT CMD...: the exit status and output (stdout and
+# stderr together) of CMD are exactly these
+run_is() {
+	desc=$1 est=$2 eout=$3; shift 3
+	out=$("$@" 2>&1)
+	st=$?
+	if [ "$st" = "$est" ] && [ "$out" = "$eout" ]; then
+		ok "$desc"
+	else
+		nok "$desc"
+		echo "#   expected status $est, output: $eout"
+		echo "#   got status $st, output: $out"
+	fi
+}
+
+# vmd_start [vmd args...]: a private vmd in the foreground mode, logging to
+# $T/vmd.log, ready when its socket answers
+vmd_start() {
+	"$VMD" -d -s "$SOCK" "$@" >"$T/vmd.log" 2>&1 &
+	VMD_PID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		[ -S "$SOCK" ] && "$VMCTL" -s "$SOCK" status >/dev/null 2>&1
+		[ -S "$SOCK" ] && return 0
+		kill -0 "$VMD_PID" 2>/dev/null || break
+		sleep 0.05; i=$((i + 1))
+	done
+	nok "vmd started"
+	cat "$T/vmd.log"
+	exit 1
+}
+
+vmd_alive() { kill -0 "$VMD_PID" 2>/dev/null; }
+
+# wait_for FILE REGEX [SECONDS]: until FILE has a line matching REGEX
+wait_for() {
+	n=$(( ${3:-10} * 20 ))
+	i=0
+	while [ $i -lt $n ]; do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+# count_in FILE REGEX
+count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
+
+# con_open NAME: attach "vmctl console NAME", output to $T/con.NAME,
+# input from the fifo $T/in.NAME (kept open by a holder process)
+con_open() {
+	mkfifo "$T/in.$1"
+	"$VMCTL" -s "$SOCK" console "$1" <"$T/in.$1" >"$T/con.$1" 2>&1 &
+	_holders="$_holders $!"
+	sleep 100000 >"$T/in.$1" &
+	_holders="$_holders $!"
+}
+
+# con_send NAME TEXT: type TEXT into the console of NAME
+con_send() { printf '%s' "$2" >"$T/in.$1"; }
+
+# vm_field NAME COLUMN: one column of "vmctl status" for NAME
+vm_field() {
+	vmctl status 2>/dev/null | awk -v n="$1" -v c="$2" \
+	    'NR > 1 && $NF == n { print $c }'
+}
+
+# wait_state NAME STATE [SECONDS]
+wait_state() {
+	n=$(( ${3:-10} * 20 ))
+	i=0
+	while [ $i -lt $n ]; do
+		[ "$(vm_field "$1" 8)" = "$2" ] && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_gone NAME [SECONDS]: until NAME is not listed any more
+wait_gone() {
+	n=$(( ${2:-10} * 20 ))
+	i=0
+	while [ $i -lt $n ]; do
+		[ -z "$(vm_field "$1" 9)" ] && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+# fnv1a FILE: the 32-bit FNV-1a the test guest prints for its initrd
+fnv1a() { "$BUILD/tools/fnv1a" "$1"; }
