@@ -166,4 +166,4 @@ wait_gone() {
 }
 
 # fnv1a FILE: the 32-bit FNV-1a the test guest prints for its initrd
-fnv1a() { "$BUILD/tools/fnv1a" "$1"; }
+fnv1a() { "$BUILD/guest/fnvsum" "$1"; }

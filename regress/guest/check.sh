@@ -1,0 +1,257 @@
+#!/bin/sh
+# Copyright (c) 2026 The vmd-linux project
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+# Checks of the test guest images, run by "make check":
+#	check.sh builddir
+# Static checks of the three images (readelf, nm, od) always; boots in
+# qemu-system-x86_64 (TCG) if it is installed: PVH, bzImage through its
+# real-mode setup, and the 64-bit entries of guest.elf and guest.bin
+# through lmstub.elf, which enters them the way our VMM does.
+
+set -u
+
+O=${1:?usage: check.sh builddir}
+QEMU=${QEMU:-qemu-system-x86_64}
+T=$(mktemp -d "${TMPDIR:-/tmp}/guestcheck.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0
+QPID=
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+sym() {
+	nm "$1" | awk -v s="$2" '$3 == s { print "0x" $1 }'
+}
+
+# le N OFFSET FILE: little-endian N-byte value at OFFSET, as a number
+le() {
+	od -An -tu1 -j "$2" -N "$1" "$3" |
+	    awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+		END { v = 0; for (i = n - 1; i >= 0; i--) v = v * 256 + b[i];
+		printf "%d\n", v }'
+}
+
+# ---- static checks ----
+
+eentry=$(readelf -h "$O/guest.elf" | awk '/Entry point/ { print $4 }')
+[ $((eentry)) -eq $(($(sym "$O/guest.elf" entry_elf))) ] &&
+    ok "guest.elf e_entry = entry_elf ($eentry)" ||
+    bad "guest.elf e_entry $eentry"
+readelf -h "$O/guest.elf" | grep -q 'Class:.*ELF64' &&
+    ok "guest.elf is ELF64" || bad "guest.elf not ELF64"
+if readelf -n "$O/guest.elf" | grep -q .; then
+	bad "guest.elf has notes"
+else
+	ok "guest.elf has no notes"
+fi
+pvhent=$(sym "$O/guest-pvh.elf" entry_pvh)
+note=$(readelf -x .note.Xen "$O/guest-pvh.elf" 2>/dev/null |
+    awk '/0x/ { for (i = 2; i <= 5 && i <= NF; i++)
+	if ($i ~ /^[0-9a-f]+$/ && length($i) <= 8) printf "%s", $i }')
+want=$(printf '04000000040000001200000058656e00%02x%02x%02x%02x' \
+    $((pvhent & 255)) $((pvhent >> 8 & 255)) $((pvhent >> 16 & 255)) \
+    $((pvhent >> 24 & 255)))
+[ "$note" = "$want" ] && ok "guest-pvh.elf Xen PHYS32_ENTRY note -> $pvhent" ||
+    bad "guest-pvh.elf note '$note' != '$want'"
+readelf -l "$O/guest-pvh.elf" | grep -q 'NOTE' &&
+    ok "guest-pvh.elf has PT_NOTE" || bad "guest-pvh.elf no PT_NOTE"
+
+bz=$O/guest.bzImage
+ss=$(le 1 0x1f1 "$bz")
+poff=$(((ss + 1) * 512))
+chk() {	# name size offset expected
+	v=$(le "$2" "$3" "$bz")
+	[ "$v" -eq $(($4)) ] && ok "bzImage $1 = $(printf 0x%x "$v")" ||
+	    bad "bzImage $1 = $(printf 0x%x "$v"), want $4"
+}
+chk boot_flag 2 0x1fe 0xaa55
+chk header 4 0x202 0x53726448
+chk version 2 0x206 0x020f
+chk loadflags 1 0x211 0x01
+chk code32_start 4 0x214 0x100000
+chk relocatable_kernel 1 0x234 0
+chk xloadflags 2 0x236 0x0001
+chk cmdline_size 4 0x238 2047
+chk pref_address 8 0x258 0x100000
+chk init_size 4 0x260 "$(sym "$O/guest.elf" _kern_end) - 0x100000"
+psize=$(($(wc -c < "$bz") - poff))
+chk syssize 4 0x1f4 "($psize + 15) / 16"
+tail -c +$((poff + 1)) "$bz" > "$T/payload"
+cmp -s "$O/guest.bin" "$T/payload" && ok "bzImage payload = guest.bin" ||
+    bad "bzImage payload differs from guest.bin"
+kio=$(le 4 0x268 "$bz")
+[ "$(dd if="$T/payload" bs=1 skip="$kio" count=4 2>/dev/null)" = LToP ] &&
+    ok "bzImage kernel_info LToP at payload+$(printf 0x%x "$kio")" ||
+    bad "bzImage kernel_info"
+[ $(($(sym "$O/guest.elf" entry_bz32))) -eq $((0x100000)) ] &&
+    [ $(($(sym "$O/guest.elf" entry_bz64))) -eq $((0x100200)) ] &&
+    ok "payload entries: 32-bit at +0, 64-bit at +0x200" ||
+    bad "payload entry offsets"
+
+# ---- qemu boots ----
+
+if ! command -v "$QEMU" >/dev/null 2>&1; then
+	echo "skip qemu boots: $QEMU not found"
+	[ $fails -eq 0 ] && exit 0 || exit 1
+fi
+
+head -c 5000 /dev/urandom > "$T/initrd"
+isum=$("$O/fnvsum" "$T/initrd")
+QARGS="-M pc -smp 2 -m 256 -display none -no-reboot -nodefaults -vga none"
+
+# start LOG qemu-args...: qemu with serial and monitor on pipes
+start() {
+	log=$T/$1.log
+	shift
+	rm -f "$T/ser.in" "$T/ser.out" "$T/mon.in" "$T/mon.out"
+	mkfifo "$T/ser.in" "$T/ser.out" "$T/mon.in" "$T/mon.out"
+	: > "$log"
+	# shellcheck disable=SC2086
+	"$QEMU" $QARGS -serial pipe:"$T/ser" -monitor pipe:"$T/mon" "$@" \
+	    2> "$log.err" &
+	QPID=$!
+	cat "$T/ser.out" >> "$log" &
+	cat "$T/mon.out" > /dev/null &
+	exec 3> "$T/ser.in" 4> "$T/mon.in"
+}
+
+# waitfor STRING [seconds]
+waitfor() {
+	i=0
+	while ! grep -qF -- "$1" "$log"; do
+		i=$((i + 1))
+		[ $i -gt $((${2:-20} * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+send() { printf '%b' "$1" >&3; }
+monitor() { printf '%s\n' "$1" >&4; }
+
+# finish NAME SECONDS: wait for qemu to exit (1) or kill it (0: "hung")
+finish() {
+	i=0
+	exec 3>&- 4>&-
+	while kill -0 "$QPID" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt $(($2 * 10)) ]; then
+			kill "$QPID" 2>/dev/null
+			wait "$QPID" 2>/dev/null
+			sleep 0.2
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait "$QPID" 2>/dev/null
+	sleep 0.2
+	return 0
+}
+
+expect() {	# NAME STRING...
+	n=$1
+	shift
+	for s in "$@"; do
+		grep -qF -- "$s" "$log" || { bad "$n: missing '$s'"; return; }
+	done
+	ok "$n"
+}
+
+expect_not() {	# NAME STRING
+	grep -qF -- "$2" "$log" && bad "$1: unexpected '$2'" || ok "$1"
+}
+
+RUN=hello,echo:hi,cmdline,e820,initrd,acpi,pci,rtc,tick:2,bogus,mem:0x100000
+full() {	# NAME ENTRY qemu-args...
+	name=$1
+	entry=$2
+	shift 2
+	start "$name" -append "x=1 run=$RUN,poweroff y" -initrd "$T/initrd" "$@"
+	if finish "$name" 60; then ok "$name: powered off"; else
+	    bad "$name: still running"; fi
+	expect "$name" \
+	    "VMDGUEST: boot entry=$entry cmdline=\"x=1 run=$RUN,poweroff y\"" \
+	    HELLO "ECHO hi" "CMDLINE x=1 run=$RUN,poweroff y" \
+	    "E820 0x100000 0xfee0000 1" "E820 END " \
+	    "INITRD addr=0x" "size=5000 sum=$isum" \
+	    "ACPI OK cpus=2 s5=0 pm1a_cnt=0x604 pm1a_evt=0x600 sci=9" \
+	    "PCI 00:00.0 8086:1237 class=060000" "PCI END " "RTC 20" \
+	    "TICK 1" "TICK 2" "VMDGUEST: unknown command: bogus" \
+	    "MEM 0x100000 0x" POWEROFF
+	expect_not "$name: no failure" FAIL
+}
+
+full pvh pvh -kernel "$O/guest-pvh.elf"
+full bzimage-realmode bzimage -kernel "$O/guest.bzImage"
+full elf64-lmstub elf -kernel "$O/lmstub.elf" -device loader,file="$O/guest.elf"
+full bz64-lmstub bzimage -kernel "$O/lmstub.elf" \
+    -device loader,file="$O/guest.bin",addr=0x100000,force-raw=on \
+    -device loader,addr=0x7f0000,data=0x100200,data-len=4
+
+start reboot -kernel "$O/guest-pvh.elf" -append run=reboot
+finish reboot 30 && ok "reboot: reset" || bad "reboot: still running"
+expect reboot REBOOT
+expect_not "reboot: no failure" "REBOOT FAILED"
+
+start triple -kernel "$O/guest-pvh.elf" -append run=triple
+finish triple 30 && ok "triple: reset" || bad "triple: still running"
+expect triple TRIPLE
+expect_not "triple: no exception line" EXCEPTION
+
+start fault -kernel "$O/guest.bzImage" -append run=fault
+waitfor "EXCEPTION" 30
+finish fault 2 && bad "fault: exited" || ok "fault: halted"
+expect fault "VMDGUEST: EXCEPTION 6 rip=0x"
+
+start spin -kernel "$O/guest-pvh.elf" -append run=spin
+waitfor SPIN 30
+finish spin 2 && bad "spin: exited" || ok "spin: hung"
+
+start pwrbtn -kernel "$O/guest-pvh.elf" -append run=hello
+waitfor "vmdguest> " 30
+monitor system_powerdown
+finish pwrbtn 20 && ok "pwrbtn: powered off" || bad "pwrbtn: still running"
+expect pwrbtn POWERBUTTON POWEROFF
+
+start shell -kernel "$O/guest-pvh.elf" -append run=ignorebutton
+waitfor "vmdguest> " 30
+send 'echo  a b  \r'
+waitfor "ECHO a b"
+send 'hellx\bo\r\n'
+waitfor HELLO
+send 'nope 1\n'
+waitfor "unknown command: nope"
+monitor system_powerdown
+waitfor "POWERBUTTON IGNORED"
+send 'tick 1\r'
+waitfor "TICK 1"
+send 'poweroff\r'
+finish shell 20 && ok "shell: powered off" || bad "shell: still running"
+expect shell IGNOREBUTTON "ECHO a b" HELLO \
+    "VMDGUEST: unknown command: nope" "POWERBUTTON IGNORED" "TICK 1" \
+    POWEROFF "vmdguest> "
+
+start noacpi -M acpi=off -kernel "$O/guest-pvh.elf" -append run=acpi,poweroff
+waitfor "POWEROFF FAILED" 30
+finish noacpi 2
+expect noacpi "ACPI FAIL no RSDP" "POWEROFF FAILED"
+
+if [ $fails -ne 0 ]; then
+	echo "$fails check(s) failed; logs kept in $T"
+	trap - EXIT
+	exit 1
+fi
+echo "all checks passed"

@@ -1,0 +1,417 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The guest's commands, shared by run= on the command line and the shell.
+ */
+
+#include "guest.h"
+
+#define HZ		100
+#define PM1_SLP_TYP_SHIFT	10
+#define PM1_SLP_EN	0x2000
+
+#define KBC_STATUS	0x64
+#define KBC_CMD		0x64
+#define KBC_INBUF_FULL	0x02
+#define KBC_PULSE_RESET	0xfe
+
+#define PCI_ADDR	0xcf8
+#define PCI_DATA	0xcfc
+
+#define RTC_INDEX	0x70
+#define RTC_DATA	0x71
+#define RTC_SEC		0x00
+#define RTC_MIN		0x02
+#define RTC_HOUR	0x04
+#define RTC_DAY		0x07
+#define RTC_MON		0x08
+#define RTC_YEAR	0x09
+#define RTC_REGA	0x0a
+#define RTC_REGB	0x0b
+#define RTC_CENTURY	0x32
+#define RTCA_UIP	0x80
+#define RTCB_24H	0x02
+#define RTCB_BIN	0x04
+#define RTC_PM		0x80
+
+struct bootinfo		bootinfo;
+volatile int		button_pending;
+volatile int		async_output;	/* service() printed something */
+static int		ignore_button;
+static int		in_poweroff;
+
+static void	cmd_poweroff(const char *);
+
+static void
+cmd_hello(const char *arg)
+{
+	(void)arg;
+	kprintf("HELLO\n");
+}
+
+static void
+cmd_echo(const char *arg)
+{
+	if (*arg == '\0')
+		kprintf("ECHO\n");
+	else
+		kprintf("ECHO %s\n", arg);
+}
+
+static void
+cmd_cmdline(const char *arg)
+{
+	(void)arg;
+	kprintf("CMDLINE %.*s\n", (int)bootinfo.bi_cmdlen, bootinfo.bi_cmdline);
+}
+
+static void
+cmd_e820(const char *arg)
+{
+	uint64_t e;
+	uint32_t i, n = bootinfo.bi_e820n;
+
+	(void)arg;
+	if (!mapped(bootinfo.bi_e820, (uint64_t)n * bootinfo.bi_e820stride))
+		n = 0;
+	for (i = 0; i < n; i++) {
+		e = bootinfo.bi_e820 + (uint64_t)i * bootinfo.bi_e820stride;
+		kprintf("E820 0x%lx 0x%lx %u\n", rd64(e), rd64(e + 8),
+		    rd32(e + 16));
+	}
+	kprintf("E820 END %u\n", n);
+}
+
+/* Checksum: 32-bit FNV-1a over the initrd bytes (see fnv1a32()). */
+static void
+cmd_initrd(const char *arg)
+{
+	uint64_t pa = bootinfo.bi_initrd, sz = bootinfo.bi_initrdsz;
+
+	(void)arg;
+	if (sz == 0)
+		kprintf("INITRD none\n");
+	else if (!mapped(pa, sz))
+		kprintf("INITRD FAIL unmapped addr=0x%lx size=%lu\n", pa, sz);
+	else
+		kprintf("INITRD addr=0x%lx size=%lu sum=0x%08x\n", pa, sz,
+		    fnv1a32(pa, sz));
+}
+
+static void
+cmd_acpi(const char *arg)
+{
+	struct acpiinfo ai;
+
+	(void)arg;
+	if (acpi_lookup(bootinfo.bi_rsdp, &ai) != 0)
+		kprintf("ACPI FAIL %s\n", ai.ai_err);
+	else
+		kprintf("ACPI OK cpus=%d s5=%d pm1a_cnt=0x%x pm1a_evt=0x%x "
+		    "sci=%u\n", ai.ai_cpus, ai.ai_s5, ai.ai_pm1a_cnt,
+		    ai.ai_pm1a_evt, ai.ai_sci);
+}
+
+static uint32_t
+pci_read(int dev, int fn, int reg)
+{
+	outl(PCI_ADDR, 0x80000000U | dev << 11 | fn << 8 | (reg & 0xfc));
+	return inl(PCI_DATA);
+}
+
+static void
+cmd_pci(const char *arg)
+{
+	uint32_t id, class;
+	int dev, fn, nfn, n = 0;
+
+	(void)arg;
+	for (dev = 0; dev < 32; dev++) {
+		if ((pci_read(dev, 0, 0) & 0xffff) == 0xffff)
+			continue;
+		/* header type bit 7: multi-function device */
+		nfn = (pci_read(dev, 0, 0x0c) & 0x00800000) ? 8 : 1;
+		for (fn = 0; fn < nfn; fn++) {
+			id = pci_read(dev, fn, 0);
+			if ((id & 0xffff) == 0xffff)
+				continue;
+			class = pci_read(dev, fn, 0x08) >> 8;
+			kprintf("PCI 00:%02x.%x %04x:%04x class=%06x\n", dev,
+			    fn, id & 0xffff, id >> 16, class);
+			n++;
+		}
+	}
+	kprintf("PCI END %d\n", n);
+}
+
+static uint8_t
+rtc_read(uint8_t reg)
+{
+	outb(RTC_INDEX, reg);
+	return inb(RTC_DATA);
+}
+
+static int
+bcd(uint8_t v)
+{
+	return (v >> 4) * 10 + (v & 0x0f);
+}
+
+struct rtctime {
+	uint8_t	sec, min, hour, day, mon, year, cent;
+};
+
+static void
+rtc_snap(struct rtctime *t)
+{
+	int i;
+
+	/* UIP is set for at most ~2 ms before an update. */
+	for (i = 0; i < 1000 && (rtc_read(RTC_REGA) & RTCA_UIP); i++)
+		;
+	t->sec = rtc_read(RTC_SEC);
+	t->min = rtc_read(RTC_MIN);
+	t->hour = rtc_read(RTC_HOUR);
+	t->day = rtc_read(RTC_DAY);
+	t->mon = rtc_read(RTC_MON);
+	t->year = rtc_read(RTC_YEAR);
+	t->cent = rtc_read(RTC_CENTURY);
+}
+
+static void
+cmd_rtc(const char *arg)
+{
+	struct rtctime a, b;
+	uint8_t regb;
+	int i, sec, min, hour, day, mon, year, cent, pm;
+
+	(void)arg;
+	/* Read until two snapshots agree: no update in between. */
+	rtc_snap(&a);
+	for (i = 0; i < 5; i++) {
+		rtc_snap(&b);
+		if (memcmp(&a, &b, sizeof(a)) == 0)
+			break;
+		a = b;
+	}
+	regb = rtc_read(RTC_REGB);
+	pm = a.hour & RTC_PM;
+	a.hour &= ~RTC_PM;
+	if (regb & RTCB_BIN) {
+		sec = a.sec;
+		min = a.min;
+		hour = a.hour;
+		day = a.day;
+		mon = a.mon;
+		year = a.year;
+		cent = a.cent;
+	} else {
+		sec = bcd(a.sec);
+		min = bcd(a.min);
+		hour = bcd(a.hour);
+		day = bcd(a.day);
+		mon = bcd(a.mon);
+		year = bcd(a.year);
+		cent = bcd(a.cent);
+	}
+	if ((regb & RTCB_24H) == 0) {
+		if (hour == 12)
+			hour = 0;
+		if (pm)
+			hour += 12;
+	}
+	if (cent == 0)
+		cent = 20;
+	kprintf("RTC %04d-%02d-%02d %02d:%02d:%02d\n", cent * 100 + year, mon,
+	    day, hour, min, sec);
+}
+
+static void
+cmd_tick(const char *arg)
+{
+	uint64_t n = 1, i, start;
+
+	if (*arg != '\0' && parse_num(arg, &n) != 0) {
+		kprintf("TICK FAIL bad count\n");
+		return;
+	}
+	start = ticks;
+	for (i = 1; i <= n; i++) {
+		wait_until(start + i * HZ);
+		kprintf("TICK %lu\n", i);
+	}
+}
+
+static void
+cmd_poweroff(const char *arg)
+{
+	(void)arg;
+	kprintf("POWEROFF\n");
+	if (!acpi.ai_ok) {
+		kprintf("POWEROFF FAILED (ACPI %s)\n", acpi.ai_err);
+		return;
+	}
+	in_poweroff = 1;
+	outw(acpi.ai_pm1a_cnt, acpi.ai_s5 << PM1_SLP_TYP_SHIFT | PM1_SLP_EN);
+	wait_ticks(HZ);
+	in_poweroff = 0;
+	kprintf("POWEROFF FAILED\n");
+}
+
+static void
+cmd_reboot(const char *arg)
+{
+	int i;
+
+	(void)arg;
+	kprintf("REBOOT\n");
+	for (i = 0; i < 1000 && (inb(KBC_STATUS) & KBC_INBUF_FULL); i++)
+		;
+	outb(KBC_CMD, KBC_PULSE_RESET);
+	wait_ticks(HZ);
+	kprintf("REBOOT FAILED\n");
+}
+
+static void
+cmd_triple(const char *arg)
+{
+	(void)arg;
+	kprintf("TRIPLE\n");
+	triple_fault();
+}
+
+static void
+cmd_fault(const char *arg)
+{
+	(void)arg;
+	kprintf("FAULT\n");
+	__asm__ volatile("ud2");
+}
+
+static void
+cmd_spin(const char *arg)
+{
+	(void)arg;
+	kprintf("SPIN\n");
+	__asm__ volatile("cli; 1: jmp 1b");
+}
+
+/*
+ * Execute from guest-physical memory that has no RAM behind it (just
+ * below 1 GiB: give the VM less memory than that): the hypervisor cannot
+ * fetch the instruction, which KVM reports as an internal error.
+ */
+static void
+cmd_crash(const char *arg)
+{
+	void	(*nowhere)(void) = (void (*)(void))0x3ff00000UL;
+
+	(void)arg;
+	kprintf("CRASH\n");
+	nowhere();
+	kprintf("CRASH FAILED\n");
+}
+
+static void
+cmd_ignorebutton(const char *arg)
+{
+	(void)arg;
+	ignore_button = 1;
+	kprintf("IGNOREBUTTON\n");
+}
+
+static void
+cmd_mem(const char *arg)
+{
+	uint64_t pa;
+
+	if (parse_num(arg, &pa) != 0)
+		kprintf("MEM FAIL bad address\n");
+	else if (!mapped(pa, 8))
+		kprintf("MEM FAIL unmapped\n");
+	else
+		kprintf("MEM 0x%lx 0x%016lx\n", pa, rd64(pa));
+}
+
+static void	cmd_help(const char *);
+
+static const struct command {
+	const char	*name;
+	void		(*fn)(const char *);
+} commands[] = {
+	{ "hello",		cmd_hello },
+	{ "echo",		cmd_echo },
+	{ "cmdline",		cmd_cmdline },
+	{ "e820",		cmd_e820 },
+	{ "initrd",		cmd_initrd },
+	{ "acpi",		cmd_acpi },
+	{ "pci",		cmd_pci },
+	{ "rtc",		cmd_rtc },
+	{ "tick",		cmd_tick },
+	{ "poweroff",		cmd_poweroff },
+	{ "reboot",		cmd_reboot },
+	{ "triple",		cmd_triple },
+	{ "fault",		cmd_fault },
+	{ "spin",		cmd_spin },
+	{ "crash",		cmd_crash },
+	{ "ignorebutton",	cmd_ignorebutton },
+	{ "mem",		cmd_mem },
+	{ "help",		cmd_help },
+};
+
+static void
+cmd_help(const char *arg)
+{
+	size_t i;
+
+	(void)arg;
+	kprintf("HELP");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		kprintf(" %s", commands[i].name);
+	kprintf("\n");
+}
+
+void
+run_command(const char *name, const char *arg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			commands[i].fn(arg);
+			return;
+		}
+	}
+	kprintf("VMDGUEST: unknown command: %s\n", name);
+}
+
+/* Deferred work of the interrupt handlers; called by idle(). */
+void
+service(void)
+{
+	if (!button_pending || in_poweroff)
+		return;
+	button_pending = 0;
+	cons_freshline();
+	async_output = 1;
+	if (ignore_button) {
+		kprintf("POWERBUTTON IGNORED\n");
+		return;
+	}
+	kprintf("POWERBUTTON\n");
+	cmd_poweroff("");
+}
