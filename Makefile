@@ -19,10 +19,12 @@ VMD_LIB_SRCS := $(filter-out vmd/vmd.c vmd/parse.c,$(wildcard vmd/*.c)) $(wildca
 VMCTL_LIB_SRCS := $(filter-out vmctl/main.c,$(wildcard vmctl/*.c))
 UNIT_SRCS := $(wildcard regress/unit/t_*.c)
 
-COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(BUILD)/%.o)
-VMD_LIB_OBJS := $(VMD_LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/vmd/parse.o
-VMCTL_LIB_OBJS := $(VMCTL_LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/vmd/util.o
+OBJ := $(BUILD)/obj
+COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(OBJ)/%.o)
+VMD_LIB_OBJS := $(VMD_LIB_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/vmd/parse.o
+VMCTL_LIB_OBJS := $(VMCTL_LIB_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/vmd/util.o
 UNIT_BINS := $(UNIT_SRCS:regress/unit/%.c=$(BUILD)/unit/%)
+TOOL_BINS := $(patsubst regress/tools/%.c,$(BUILD)/tools/%,$(wildcard regress/tools/*.c))
 
 LIBCOMPAT := $(BUILD)/libcompat.a
 LIBVMD := $(BUILD)/libvmd.a
@@ -33,15 +35,15 @@ LIBVMCTL := $(BUILD)/libvmctl.a
 
 all: $(BUILD)/vmd $(BUILD)/vmctl
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/vmd/parse.c: vmd/parse.y
+$(OBJ)/vmd/parse.c: vmd/parse.y
 	@mkdir -p $(dir $@)
 	$(YACC) -o $@ $<
 
-$(BUILD)/vmd/parse.o: $(BUILD)/vmd/parse.c
+$(OBJ)/vmd/parse.o: $(OBJ)/vmd/parse.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PARSE_CFLAGS) -c -o $@ $<
 
 $(LIBCOMPAT): $(COMPAT_OBJS)
@@ -53,21 +55,26 @@ $(LIBVMD): $(VMD_LIB_OBJS)
 $(LIBVMCTL): $(VMCTL_LIB_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/vmd: $(BUILD)/vmd/vmd.o $(LIBVMD) $(LIBCOMPAT)
+$(BUILD)/vmd: $(OBJ)/vmd/vmd.o $(LIBVMD) $(LIBCOMPAT)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vmctl: $(BUILD)/vmctl/main.o $(LIBVMCTL) $(LIBCOMPAT)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/vmctl: $(OBJ)/vmctl/main.o $(LIBVMCTL) $(LIBCOMPAT)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BSD_LIBS)
 
 # each unit test links the production code it tests
 $(BUILD)/unit/%: regress/unit/%.c $(LIBVMCTL) $(LIBVMD) $(LIBCOMPAT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Ivmctl $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# small helpers of the shell tests
+$(BUILD)/tools/%: regress/tools/%.c $(LIBCOMPAT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 guest:
 	$(MAKE) -C regress/guest O=$(abspath $(BUILD))/guest
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
 
 test: all unit guest
 	BUILD=$(abspath $(BUILD)) sh regress/run
@@ -98,4 +105,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

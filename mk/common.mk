@@ -13,7 +13,7 @@ BSD_LIBS := $(shell $(PKG_CONFIG) --libs libbsd-overlay 2>/dev/null || echo -lbs
 EVENT_LIBS := $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null || echo -levent)
 SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 
-CPPFLAGS += $(BSD_CFLAGS) -Icompat -Ivmd -Ivmm -I$(BUILD)/vmd -D_GNU_SOURCE
+CPPFLAGS += $(BSD_CFLAGS) -Icompat -Ivmd -Ivmm -I$(BUILD)/obj/vmd -D_GNU_SOURCE
 CFLAGS += $(CSTD) $(OPT) $(WARNINGS) -pthread
 LDLIBS += $(EVENT_LIBS) $(SECCOMP_LIBS) $(BSD_LIBS) -pthread
 

@@ -1,0 +1,77 @@
+# bad commands, flags, sizes, names and ids: upstream's messages, exit 1,
+# and nothing changes
+. "$top/regress/lib.sh"
+vmd_start
+K=$GUEST_ELF
+
+run_is "no command" 1 "usage:	vmctl [-v] command [arg ...]" vmctl
+run_is "unknown command" 1 "unknown argument: frobnicate
+usage:	vmctl [-v] command [arg ...]" vmctl frobnicate
+run_is "ambiguous abbreviation" 1 "ambiguous argument: st
+usage:	vmctl [-v] command [arg ...]" vmctl st
+run_is "memory below 1MB" 1 "vmctl: memory size must be at least 1MB" \
+    vmctl start -m 512K -b "$K" t
+run_is "memory above the limit" 1 "vmctl: memory size too large (limit is 128G)" \
+    vmctl start -m 200G -b "$K" t
+run_is "memory not a size" 1 "vmctl: invalid memory size: lots: Invalid argument" \
+    vmctl start -m lots -b "$K" t
+run_is "memory twice" 1 "vmctl: memory specified multiple times" \
+    vmctl start -m 1G -m 2G -b "$K" t
+run_is "kernel that does not exist" 1 \
+    "vmctl: invalid boot image path: No such file or directory" \
+    vmctl start -b /nonexistent t
+run_is "name starting with a dot" 1 "vmctl: invalid VM name" \
+    vmctl start -b "$K" .bad
+run_is "name with a slash" 1 "vmctl: invalid VM name" \
+    vmctl start -b "$K" a/b
+long=$(printf 'a%.0s' $(seq 1 64))
+run_is "name too long" 1 "vmctl: vm name too long" vmctl start -b "$K" "$long"
+run_is "id 0" 1 "vmctl: invalid id: 0" vmctl pause 0
+run_is "pause of an unknown VM" 1 \
+    "vmctl: pause vm command failed: No such file or directory" vmctl pause nosuch
+run_is "unpause of an unknown VM" 1 \
+    "vmctl: unpause vm command failed: No such file or directory" vmctl unpause 42
+run_is "stop of an unknown id" 1 "stopping vm 42: vm not found" vmctl stop 42
+run_is "console of an unknown VM" 1 "vmctl: console not found" vmctl console nosuch
+run_is "status of an unknown VM prints the header only" 0 \
+    "   ID   PID VCPUS  MAXMEM  CURMEM     TTY        OWNER    STATE NAME" \
+    vmctl status nosuch
+run_is "send is not there yet" 1 "vmctl: send: not supported yet" vmctl send 1
+run_is "receive is not there yet" 1 "vmctl: receive: not supported yet" \
+    vmctl receive x
+run_is "log takes brief or verbose" 1 "usage:	vmctl [-v] log [brief | verbose]" \
+    vmctl log loud
+run_is "disks are another milestone's" 1 \
+    "vmctl: start vm command failed: disks, cdrom and network interfaces are not supported yet" \
+    vmctl start -b "$K" -d /dev/null diskvm
+run_is "an unknown name with nothing to boot" 1 "vmctl: could not open disk image(s)" \
+    vmctl start nothing
+
+head -c 5000000 /dev/urandom >"$T/junk"
+out=$(vmctl start -b "$T/junk" junk 2>&1)
+st=$?
+is "a boot image that is neither kernel nor BIOS: exit 1" 1 "$st"
+like "with a start failure" '^vmctl: start vm command failed: ' "$out"
+check "and a line in the log that names the file's problem" \
+    grep -Eqi 'junk.*(bios|kernel|image)' "$T/vmd.log"
+printf '\177ELF\002\001\001' >"$T/truncelf"
+out=$(vmctl start -b "$T/truncelf" trunc 2>&1)
+like "a truncated ELF kernel is refused" '^vmctl: start vm command failed: ' "$out"
+
+vmctl start -m 16M -b "$K" -k "console=ttyS0 run=ignorebutton" dup >/dev/null 2>&1
+con_open dup
+wait_for "$T/con.dup" '^IGNOREBUTTON' 10
+run_is "a second start of a running VM" 1 \
+    "vmctl: start vm command failed: Operation already in progress" \
+    vmctl start -b "$K" dup
+id=$(vm_field dup 1)
+run_is "stop of a running VM" 0 "stopping vm dup: requested to shutdown vm $id" \
+    vmctl stop dup
+run_is "a second stop while it is stopping" 1 \
+    "stopping vm dup: failed: Operation already in progress" vmctl stop dup
+run_is "stop -f while it is stopping" 0 "stopping vm dup: forced to terminate vm $id" \
+    vmctl stop -f dup
+check "gone" wait_gone dup 5
+check "vmd still runs" vmd_alive
+is "no failed start left a VM behind" "" \
+    "$(vmctl status 2>/dev/null | awk 'NR > 1')"
