@@ -1,0 +1,788 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * ACPI tables and PM registers.  Upstream vmd has no ACPI (it powers off
+ * through vmmci); we add the minimum a PC guest needs for a clean power
+ * button and S5 power-off, and a MADT so that guests find every vCPU.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acpi.h"
+#include "log.h"
+
+#define ACPI_OEMID		"VMDLNX"
+#define ACPI_OEMTABLEID		"VMDLINUX"
+#define ACPI_CREATOR		"VMDL"
+#define SDT_HDR_LEN		36
+
+/* PM1 status and enable bits */
+#define PM1_TMR			0x0001
+#define PM1_GBL			0x0020
+#define PM1_PWRBTN		0x0100
+#define PM1_SLPBTN		0x0200
+#define PM1_RTC			0x0400
+#define PM1_WAK			0x8000
+#define PM1_SCI_EVENTS		(PM1_TMR | PM1_GBL | PM1_PWRBTN | PM1_RTC)
+/* PM1 control */
+#define PM1_SCI_EN		0x0001
+#define PM1_SLP_TYP_SHIFT	10
+#define PM1_SLP_TYP_MASK	0x1c00
+#define PM1_SLP_EN		0x2000
+
+/* FADT */
+#define FADT_LEN		276
+#define FADT_REV		6
+#define FADT_F_WBINVD		(1U << 0)
+#define FADT_F_PROC_C1		(1U << 2)
+#define FADT_F_SLP_BUTTON	(1U << 5)	/* no sleep button */
+#define FADT_F_RESET_REG_SUP	(1U << 10)
+#define IAPC_LEGACY_DEVICES	0x0001
+#define IAPC_8042		0x0002
+#define IAPC_VGA_NOT_PRESENT	0x0004
+#define GAS_IO			1
+
+/* MADT */
+#define MADT_LAPIC		0
+#define MADT_IOAPIC		1
+#define MADT_ISO		2
+#define MADT_LAPIC_NMI		4
+#define MADT_PCAT_COMPAT	1
+#define LAPIC_BASE		0xfee00000U
+#define IOAPIC_BASE		0xfec00000U
+
+/* AML opcodes */
+#define AML_ZERO		0x00
+#define AML_ONE			0x01
+#define AML_NAME		0x08
+#define AML_BYTEPREFIX		0x0a
+#define AML_WORDPREFIX		0x0b
+#define AML_DWORDPREFIX		0x0c
+#define AML_STRINGPREFIX	0x0d
+#define AML_QWORDPREFIX		0x0e
+#define AML_BUFFER		0x11
+#define AML_SCOPE		0x10
+#define AML_PACKAGE		0x12
+#define AML_DUALNAME		0x2e
+#define AML_MULTINAME		0x2f
+#define AML_EXTPREFIX		0x5b
+#define AML_DEVICE		0x82	/* after AML_EXTPREFIX */
+#define AML_ROOT		0x5c
+#define AML_ONES		0xff
+
+struct acpi_pm {
+	pthread_mutex_t	 mtx;
+	struct vm	*vm;
+	uint16_t	 sts;
+	uint16_t	 en;
+	uint16_t	 cnt;
+	int		 sci;		/* level on IRQ 9 */
+	struct timespec	 paused_at;
+	uint64_t	 paused_ns;	/* the PM timer stands still then */
+	int		 paused;
+};
+
+static void	aml_open(struct aml *);
+
+/*
+ * AML
+ */
+
+void
+aml_init(struct aml *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void
+aml_free(struct aml *a)
+{
+	free(a->buf);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+aml_grow(struct aml *a, size_t more)
+{
+	uint8_t	*p;
+	size_t	 cap;
+
+	if (a->error)
+		return (-1);
+	if (a->len + more <= a->cap)
+		return (0);
+	cap = MAXIMUM(a->cap * 2, a->len + more + 256);
+	if ((p = realloc(a->buf, cap)) == NULL) {
+		a->error = 1;
+		return (-1);
+	}
+	a->buf = p;
+	a->cap = cap;
+	return (0);
+}
+
+void
+aml_bytes(struct aml *a, const void *p, size_t len)
+{
+	if (aml_grow(a, len) == -1)
+		return;
+	memcpy(a->buf + a->len, p, len);
+	a->len += len;
+}
+
+void
+aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/* "\_SB_.PCI0", "_S5_", "\FOO": segments padded with '_' to 4 chars */
+void
+aml_namestring(struct aml *a, const char *path)
+{
+	const char	*p, *dot;
+	char		 seg[4];
+	size_t		 n, nseg = 0;
+
+	if (*path == '\\') {
+		aml_byte(a, AML_ROOT);
+		path++;
+	}
+	for (p = path; *p != '\0'; p = *dot ? dot + 1 : dot) {
+		if ((dot = strchr(p, '.')) == NULL)
+			dot = p + strlen(p);
+		nseg++;
+	}
+	if (nseg == 0) {
+		aml_byte(a, AML_ZERO);		/* NullName */
+		return;
+	}
+	if (nseg == 2)
+		aml_byte(a, AML_DUALNAME);
+	else if (nseg > 2) {
+		aml_byte(a, AML_MULTINAME);
+		aml_byte(a, nseg);
+	}
+	for (p = path; *p != '\0'; p = *dot ? dot + 1 : dot) {
+		if ((dot = strchr(p, '.')) == NULL)
+			dot = p + strlen(p);
+		memset(seg, '_', sizeof(seg));
+		n = MINIMUM((size_t)(dot - p), sizeof(seg));
+		memcpy(seg, p, n);
+		aml_bytes(a, seg, sizeof(seg));
+	}
+}
+
+void
+aml_integer(struct aml *a, uint64_t v)
+{
+	if (v == 0)
+		aml_byte(a, AML_ZERO);
+	else if (v == 1)
+		aml_byte(a, AML_ONE);
+	else if (v <= 0xff) {
+		aml_byte(a, AML_BYTEPREFIX);
+		aml_byte(a, v);
+	} else if (v <= 0xffff) {
+		aml_byte(a, AML_WORDPREFIX);
+		aml_bytes(a, &(uint16_t){ v }, 2);
+	} else if (v <= 0xffffffff) {
+		aml_byte(a, AML_DWORDPREFIX);
+		aml_bytes(a, &(uint32_t){ v }, 4);
+	} else {
+		aml_byte(a, AML_QWORDPREFIX);
+		aml_bytes(a, &v, 8);
+	}
+}
+
+void
+aml_string(struct aml *a, const char *s)
+{
+	aml_byte(a, AML_STRINGPREFIX);
+	aml_bytes(a, s, strlen(s) + 1);
+}
+
+/* EisaId("PNP0A03"): compressed vendor letters and a product number */
+void
+aml_eisaid(struct aml *a, const char *id)
+{
+	uint32_t	v;
+	unsigned int	i, x;
+
+	if (strlen(id) != 7) {
+		a->error = 1;
+		return;
+	}
+	v = ((id[0] - 0x40) & 0x1f) << 26 | ((id[1] - 0x40) & 0x1f) << 21 |
+	    ((id[2] - 0x40) & 0x1f) << 16;
+	for (i = 3; i < 7; i++) {
+		x = id[i] <= '9' ? id[i] - '0' : (id[i] | 0x20) - 'a' + 10;
+		v |= (x & 0xf) << (4 * (6 - i));
+	}
+	/* stored big-endian */
+	aml_byte(a, AML_DWORDPREFIX);
+	aml_byte(a, v >> 24);
+	aml_byte(a, v >> 16);
+	aml_byte(a, v >> 8);
+	aml_byte(a, v);
+}
+
+/* Name (NAME, ...): the object follows */
+void
+aml_name(struct aml *a, const char *name)
+{
+	aml_byte(a, AML_NAME);
+	aml_namestring(a, name);
+}
+
+static void
+aml_open(struct aml *a)
+{
+	if (a->depth >= AML_MAX_DEPTH) {
+		a->error = 1;
+		return;
+	}
+	a->open[a->depth++] = a->len;
+}
+
+void
+aml_scope(struct aml *a, const char *path)
+{
+	aml_byte(a, AML_SCOPE);
+	aml_open(a);
+	aml_namestring(a, path);
+}
+
+void
+aml_device(struct aml *a, const char *name)
+{
+	aml_byte(a, AML_EXTPREFIX);
+	aml_byte(a, AML_DEVICE);
+	aml_open(a);
+	aml_namestring(a, name);
+}
+
+void
+aml_package(struct aml *a, uint8_t nelems)
+{
+	aml_byte(a, AML_PACKAGE);
+	aml_open(a);
+	aml_byte(a, nelems);
+}
+
+/* Close the innermost Scope/Device/Package: insert its PkgLength. */
+void
+aml_end(struct aml *a)
+{
+	uint8_t	enc[4];
+	size_t	start, body, total, n;
+
+	if (a->error || a->depth == 0) {
+		a->error = 1;
+		return;
+	}
+	start = a->open[--a->depth];
+	body = a->len - start;
+	if (body + 1 < 0x40)
+		n = 1;
+	else if (body + 2 < 0x1000)
+		n = 2;
+	else if (body + 3 < 0x100000)
+		n = 3;
+	else
+		n = 4;
+	total = body + n;
+	if (n == 1)
+		enc[0] = total;
+	else {
+		enc[0] = ((n - 1) << 6) | (total & 0xf);
+		enc[1] = total >> 4;
+		enc[2] = total >> 12;
+		enc[3] = total >> 20;
+	}
+	if (aml_grow(a, n) == -1)
+		return;
+	memmove(a->buf + start + n, a->buf + start, body);
+	memcpy(a->buf + start, enc, n);
+	a->len += n;
+}
+
+/*
+ * Tables
+ */
+
+struct acpi_area {
+	const struct vm_mem	*mem;
+	uint8_t			*base;
+	uint64_t		 next;	/* guest-physical */
+};
+
+static uint8_t *
+acpi_alloc(struct acpi_area *aa, size_t len, size_t align, uint64_t *gpa)
+{
+	uint64_t	addr;
+
+	addr = (aa->next + align - 1) & ~(uint64_t)(align - 1);
+	if (addr + len > ACPI_TABLES_END)
+		return (NULL);
+	aa->next = addr + len;
+	*gpa = addr;
+	return (aa->base + (addr - ACPI_TABLES_BASE));
+}
+
+static void
+acpi_checksum(uint8_t *p, size_t len, size_t off)
+{
+	uint8_t	sum = 0;
+	size_t	i;
+
+	p[off] = 0;
+	for (i = 0; i < len; i++)
+		sum += p[i];
+	p[off] = -sum;
+}
+
+static void
+put16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+static void
+put32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+static void
+put64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+static void
+sdt_header(uint8_t *p, const char *sig, uint32_t len, uint8_t rev)
+{
+	memcpy(p, sig, 4);
+	put32(p, 4, len);
+	p[8] = rev;
+	memcpy(p + 10, ACPI_OEMID, 6);
+	memcpy(p + 16, ACPI_OEMTABLEID, 8);
+	put32(p, 24, 1);
+	memcpy(p + 28, ACPI_CREATOR, 4);
+	put32(p, 32, 1);
+}
+
+/* a Generic Address Structure for an I/O port register */
+static void
+gas_io(uint8_t *p, size_t off, uint8_t bits, uint8_t access, uint64_t port)
+{
+	p[off] = GAS_IO;
+	p[off + 1] = bits;
+	p[off + 2] = 0;
+	p[off + 3] = access;
+	put64(p, off + 4, port);
+}
+
+/* a _CRS of one I/O range and one ISA IRQ */
+static void
+aml_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
+{
+	uint8_t	rt[] = {
+		0x47, 0x01, port & 0xff, port >> 8, port & 0xff, port >> 8,
+		1, len,				/* IO (Decode16, ...) */
+		0x22, (1U << irq) & 0xff, (1U << irq) >> 8, /* IRQNoFlags */
+		0x79, 0x00			/* end tag */
+	};
+
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER);
+	aml_open(a);
+	aml_integer(a, sizeof(rt));
+	aml_bytes(a, rt, sizeof(rt));
+	aml_end(a);
+}
+
+/*
+ * The DSDT body.  Devices go under \_SB (a later PCI0 with its _PRT
+ * belongs there); the ISA ones are described so that guests which
+ * enumerate devices through ACPI (Linux's PNP) find them.
+ */
+static void
+acpi_dsdt(struct aml *a)
+{
+	/* Name (_S5, Package () { 5, 5, 0, 0 }) */
+	aml_name(a, "_S5_");
+	aml_package(a, 4);
+	aml_integer(a, ACPI_S5_SLP_TYP);
+	aml_integer(a, ACPI_S5_SLP_TYP);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_end(a);
+
+	aml_scope(a, "\\_SB_");
+
+	aml_device(a, "RTC_");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0B00");
+	aml_crs_io_irq(a, 0x70, 2, 8);
+	aml_end(a);
+
+	aml_device(a, "COM1");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0501");
+	aml_name(a, "_UID");
+	aml_integer(a, 1);
+	aml_crs_io_irq(a, 0x3f8, 8, 4);
+	aml_end(a);
+
+	aml_end(a);
+}
+
+static void
+fadt_fill(uint8_t *p, uint64_t facs, uint64_t dsdt)
+{
+	sdt_header(p, "FACP", FADT_LEN, FADT_REV);
+	put32(p, 36, (uint32_t)facs);
+	put32(p, 40, (uint32_t)dsdt);
+	put16(p, 46, ACPI_SCI_IRQ);
+	put32(p, 48, 0);		/* SMI_CMD: always in ACPI mode */
+	put32(p, 56, ACPI_PM1A_EVT);
+	put32(p, 64, ACPI_PM1A_CNT);
+	put32(p, 76, ACPI_PM_TMR);
+	p[88] = 4;			/* PM1_EVT_LEN */
+	p[89] = 2;			/* PM1_CNT_LEN */
+	p[91] = 4;			/* PM_TMR_LEN */
+	put16(p, 96, 101);		/* no C2 */
+	put16(p, 98, 1001);		/* no C3 */
+	p[108] = 0x32;			/* RTC century register */
+	put16(p, 109, IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT);
+	put32(p, 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON |
+	    FADT_F_RESET_REG_SUP);
+	gas_io(p, 116, 8, 1, ACPI_RESET_PORT);
+	p[128] = ACPI_RESET_VALUE;
+	p[131] = 0;			/* minor version */
+	put64(p, 132, facs);
+	put64(p, 140, dsdt);
+	gas_io(p, 148, 32, 2, ACPI_PM1A_EVT);
+	gas_io(p, 172, 16, 2, ACPI_PM1A_CNT);
+	gas_io(p, 208, 32, 3, ACPI_PM_TMR);
+	acpi_checksum(p, FADT_LEN, 9);
+}
+
+static uint8_t *
+madt_build(struct acpi_area *aa, unsigned int ncpus, uint64_t *gpa)
+{
+	uint8_t		*p, *e;
+	uint32_t	 len;
+	unsigned int	 i;
+
+	len = 44 + 8 * ncpus + 12 + 2 * 10 + 6;
+	if ((p = acpi_alloc(aa, len, 16, gpa)) == NULL)
+		return (NULL);
+	sdt_header(p, "APIC", len, 4);
+	put32(p, 36, LAPIC_BASE);
+	put32(p, 40, MADT_PCAT_COMPAT);
+	e = p + 44;
+	for (i = 0; i < ncpus; i++, e += 8) {
+		e[0] = MADT_LAPIC;
+		e[1] = 8;
+		e[2] = i;		/* ACPI processor UID */
+		e[3] = i;		/* APIC id, as CPUID says */
+		put32(e, 4, 1);		/* enabled */
+	}
+	e[0] = MADT_IOAPIC;
+	e[1] = 12;
+	e[2] = 0;			/* IOAPIC id */
+	put32(e, 4, IOAPIC_BASE);
+	put32(e, 8, 0);			/* GSI base */
+	e += 12;
+	/* the PIT on pin 2, as the irqchip routing has it */
+	e[0] = MADT_ISO;
+	e[1] = 10;
+	e[2] = 0;
+	e[3] = 0;
+	put32(e, 4, 2);
+	put16(e, 8, 0);
+	e += 10;
+	/* the SCI: level-triggered, active high */
+	e[0] = MADT_ISO;
+	e[1] = 10;
+	e[2] = 0;
+	e[3] = ACPI_SCI_IRQ;
+	put32(e, 4, ACPI_SCI_IRQ);
+	put16(e, 8, 0x000d);
+	e += 10;
+	e[0] = MADT_LAPIC_NMI;
+	e[1] = 6;
+	e[2] = 0xff;			/* all processors */
+	put16(e, 3, 0);
+	e[5] = 1;			/* LINT1 */
+	acpi_checksum(p, len, 9);
+	return (p);
+}
+
+/*
+ * Write the tables into the BIOS area; *rsdp gets the RSDP's address.
+ * Returns 0, or -1 if they do not fit.
+ */
+int
+acpi_build(const struct vm_mem *mem, unsigned int ncpus, uint64_t *rsdp)
+{
+	struct acpi_area	 aa;
+	struct aml		 a;
+	uint8_t			*rp, *rsdt, *xsdt, *facs, *fadt, *dsdt;
+	uint8_t			*madt;
+	uint64_t		 rp_gpa, rsdt_gpa, xsdt_gpa, facs_gpa, fadt_gpa;
+	uint64_t		 dsdt_gpa, madt_gpa;
+	int			 ret = -1;
+
+	aa.mem = mem;
+	aa.next = ACPI_TABLES_BASE;
+	aa.base = vm_mem_ptr(mem, ACPI_TABLES_BASE,
+	    ACPI_TABLES_END - ACPI_TABLES_BASE);
+	if (aa.base == NULL || ncpus == 0 || ncpus > VMM_MAX_VCPUS_PER_VM)
+		return (-1);
+	memset(aa.base, 0, ACPI_TABLES_END - ACPI_TABLES_BASE);
+
+	aml_init(&a);
+	acpi_dsdt(&a);
+	if (a.error || a.depth != 0)
+		goto done;
+
+	if ((rp = acpi_alloc(&aa, 36, 16, &rp_gpa)) == NULL ||
+	    (rsdt = acpi_alloc(&aa, SDT_HDR_LEN + 2 * 4, 16,
+	    &rsdt_gpa)) == NULL ||
+	    (xsdt = acpi_alloc(&aa, SDT_HDR_LEN + 2 * 8, 16,
+	    &xsdt_gpa)) == NULL ||
+	    (facs = acpi_alloc(&aa, 64, 64, &facs_gpa)) == NULL ||
+	    (fadt = acpi_alloc(&aa, FADT_LEN, 16, &fadt_gpa)) == NULL ||
+	    (madt = madt_build(&aa, ncpus, &madt_gpa)) == NULL ||
+	    (dsdt = acpi_alloc(&aa, SDT_HDR_LEN + a.len, 16,
+	    &dsdt_gpa)) == NULL)
+		goto done;
+
+	sdt_header(dsdt, "DSDT", SDT_HDR_LEN + a.len, 2);
+	memcpy(dsdt + SDT_HDR_LEN, a.buf, a.len);
+	acpi_checksum(dsdt, SDT_HDR_LEN + a.len, 9);
+
+	memcpy(facs, "FACS", 4);
+	put32(facs, 4, 64);
+	facs[32] = 2;			/* version */
+
+	fadt_fill(fadt, facs_gpa, dsdt_gpa);
+
+	sdt_header(rsdt, "RSDT", SDT_HDR_LEN + 2 * 4, 1);
+	put32(rsdt, SDT_HDR_LEN, (uint32_t)fadt_gpa);
+	put32(rsdt, SDT_HDR_LEN + 4, (uint32_t)madt_gpa);
+	acpi_checksum(rsdt, SDT_HDR_LEN + 2 * 4, 9);
+
+	sdt_header(xsdt, "XSDT", SDT_HDR_LEN + 2 * 8, 1);
+	put64(xsdt, SDT_HDR_LEN, fadt_gpa);
+	put64(xsdt, SDT_HDR_LEN + 8, madt_gpa);
+	acpi_checksum(xsdt, SDT_HDR_LEN + 2 * 8, 9);
+
+	memcpy(rp, "RSD PTR ", 8);
+	memcpy(rp + 9, ACPI_OEMID, 6);
+	rp[15] = 2;			/* revision: ACPI 2.0+ */
+	put32(rp, 16, (uint32_t)rsdt_gpa);
+	put32(rp, 20, 36);
+	put64(rp, 24, xsdt_gpa);
+	acpi_checksum(rp, 20, 8);
+	acpi_checksum(rp, 36, 32);
+
+	*rsdp = rp_gpa;
+	ret = 0;
+ done:
+	aml_free(&a);
+	return (ret);
+}
+
+/*
+ * PM registers
+ */
+
+/* Called with the lock held: IRQ 9 follows status & enable. */
+static void
+acpi_pm_update_sci(struct acpi_pm *pm)
+{
+	int	level;
+
+	level = (pm->sts & pm->en & PM1_SCI_EVENTS) != 0;
+	if (level != pm->sci) {
+		pm->sci = level;
+		vm_irq_line(pm->vm, ACPI_SCI_IRQ, level);
+	}
+}
+
+static uint32_t
+acpi_pm_timer(struct acpi_pm *pm)
+{
+	struct timespec	ts;
+	uint64_t	ns;
+
+	if (pm->paused)
+		ts = pm->paused_at;
+	else
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec - pm->paused_ns;
+	return ((uint32_t)((ns / 1000000000ULL) * ACPI_PM_TMR_HZ +
+	    (ns % 1000000000ULL) * ACPI_PM_TMR_HZ / 1000000000ULL) & 0xffffff);
+}
+
+static void
+acpi_pm_evt_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
+{
+	struct acpi_pm	*pm = arg;
+	unsigned int	 off = port - ACPI_PM1A_EVT, i;
+	uint32_t	 v;
+	uint8_t		 b;
+
+	pthread_mutex_lock(&pm->mtx);
+	if (in) {
+		v = pm->sts | (uint32_t)pm->en << 16;
+		*data = v >> (8 * off);
+	} else {
+		for (i = 0; i < (unsigned int)size && off + i < 4; i++) {
+			b = *data >> (8 * i);
+			switch (off + i) {
+			case 0:
+				pm->sts &= ~(uint16_t)b;
+				break;
+			case 1:
+				pm->sts &= ~((uint16_t)b << 8);
+				break;
+			case 2:
+				pm->en = (pm->en & 0xff00) | b;
+				break;
+			case 3:
+				pm->en = (pm->en & 0x00ff) | (uint16_t)b << 8;
+				break;
+			}
+		}
+		acpi_pm_update_sci(pm);
+	}
+	pthread_mutex_unlock(&pm->mtx);
+}
+
+static void
+acpi_pm_cnt_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
+{
+	struct acpi_pm	*pm = arg;
+	unsigned int	 off = port - ACPI_PM1A_CNT, typ;
+	uint16_t	 v;
+
+	pthread_mutex_lock(&pm->mtx);
+	if (in) {
+		*data = (uint32_t)(pm->cnt | PM1_SCI_EN) >> (8 * off);
+		pthread_mutex_unlock(&pm->mtx);
+		return;
+	}
+	v = pm->cnt;
+	if (off == 0 && size >= 2)
+		v = *data;
+	else if (off == 0)
+		v = (v & 0xff00) | (*data & 0xff);
+	else
+		v = (v & 0x00ff) | (*data & 0xff) << 8;
+	pm->cnt = v & ~PM1_SLP_EN;	/* SLP_EN is write-only */
+	pthread_mutex_unlock(&pm->mtx);
+
+	if (v & PM1_SLP_EN) {
+		typ = (v & PM1_SLP_TYP_MASK) >> PM1_SLP_TYP_SHIFT;
+		if (typ == ACPI_S5_SLP_TYP)
+			vm_request_exit(pm->vm, VM_EXIT_POWEROFF);
+		else
+			log_debug("%s: sleep type %u not supported",
+			    __func__, typ);
+	}
+}
+
+static void
+acpi_pm_tmr_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
+{
+	struct acpi_pm	*pm = arg;
+
+	(void)size;
+	if (!in)
+		return;
+	pthread_mutex_lock(&pm->mtx);
+	*data = acpi_pm_timer(pm) >> (8 * (port - ACPI_PM_TMR));
+	pthread_mutex_unlock(&pm->mtx);
+}
+
+struct acpi_pm *
+acpi_pm_init(struct vm *vm)
+{
+	struct acpi_pm	*pm;
+
+	if ((pm = calloc(1, sizeof(*pm))) == NULL)
+		return (NULL);
+	pthread_mutex_init(&pm->mtx, NULL);
+	pm->vm = vm;
+	if (vm_ioport_register(vm, ACPI_PM1A_EVT, 4, acpi_pm_evt_io,
+	    pm) == -1 ||
+	    vm_ioport_register(vm, ACPI_PM1A_CNT, 2, acpi_pm_cnt_io,
+	    pm) == -1 ||
+	    vm_ioport_register(vm, ACPI_PM_TMR, 4, acpi_pm_tmr_io, pm) == -1) {
+		free(pm);
+		return (NULL);
+	}
+	return (pm);
+}
+
+/* vmctl stop: press the power button. */
+void
+acpi_pm_powerbutton(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->mtx);
+	pm->sts |= PM1_PWRBTN;
+	acpi_pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->mtx);
+}
+
+void
+acpi_pm_pause(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->mtx);
+	if (!pm->paused) {
+		clock_gettime(CLOCK_MONOTONIC, &pm->paused_at);
+		pm->paused = 1;
+	}
+	pthread_mutex_unlock(&pm->mtx);
+}
+
+void
+acpi_pm_unpause(struct acpi_pm *pm)
+{
+	struct timespec	ts;
+
+	pthread_mutex_lock(&pm->mtx);
+	if (pm->paused) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pm->paused_ns += (uint64_t)(ts.tv_sec - pm->paused_at.tv_sec) *
+		    1000000000ULL + ts.tv_nsec - pm->paused_at.tv_nsec;
+		pm->paused = 0;
+	}
+	pthread_mutex_unlock(&pm->mtx);
+}
