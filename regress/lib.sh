@@ -135,7 +135,10 @@ con_open() {
 }
 
 # con_send NAME TEXT: type TEXT into the console of NAME
-con_send() { printf '%s' "$2" >"$T/in.$1"; }
+con_send() {
+	timeout 5 sh -c 'printf "%s" "$1" >"$2"' sh "$2" "$T/in.$1" ||
+	    echo "# console of $1 is not reading"
+}
 
 # vm_field NAME COLUMN: one column of "vmctl status" for NAME
 vm_field() {

@@ -93,7 +93,9 @@ imsgev_add(struct imsgev *iev)
 		return;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
-	if (events == iev->events)
+	/* one-shot events: re-arm unless this very set is still pending */
+	if (events == iev->events &&
+	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
 		return;
 	event_del(&iev->ev);
 	iev->events = events;

@@ -81,9 +81,15 @@ vm_size_parse(const char *word, long long val, const char *type,
 	long long	 size;
 
 	if (word != NULL) {
-		if (strlcpy(wbuf, word, sizeof(wbuf)) >= sizeof(wbuf) ||
-		    scan_scaled(wbuf, &size) != 0) {
-			warnfn("invalid %s size: %s", type, word);
+		if (strlcpy(wbuf, word, sizeof(wbuf)) >= sizeof(wbuf)) {
+			errno = ERANGE;
+			warnfn("invalid %s size: %s: %s", type, word,
+			    strerror(errno));
+			return (-1);
+		}
+		if (scan_scaled(wbuf, &size) != 0) {
+			warnfn("invalid %s size: %s: %s", type, word,
+			    strerror(errno));
 			return (-1);
 		}
 	} else
@@ -105,8 +111,7 @@ vm_size_parse(const char *word, long long val, const char *type,
 		if (fmt_scaled(size, buf) == 0)
 			warnfn("%s size rounded to %s", type, buf);
 		else
-			warnfn("%s size rounded to %lldM", type,
-			    size / (1024 * 1024));
+			warnfn("%s size rounded to %lldB", type, size);
 	}
 	*res = (uint64_t)size;
 	return (0);

@@ -620,16 +620,52 @@ vm_opentty(struct vmd_vm *vm)
 	return (-1);
 }
 
+struct tty_linger {
+	int		master;
+	int		slave;
+	struct event	ev;
+};
+
+static void
+tty_linger_done(int fd, short event, void *arg)
+{
+	struct tty_linger	*tl = arg;
+
+	(void)fd;
+	(void)event;
+	close(tl->master);
+	close(tl->slave);
+	free(tl);
+}
+
+/*
+ * Release a VM's pty.  Closing the master hangs the tty up and drops what
+ * a console has not read yet, such as the guest's last words before it
+ * powered off: the pty lingers for a second before it goes.
+ */
 static void
 vm_closetty(struct vmd_vm *vm)
 {
+	struct tty_linger	*tl;
+	struct timeval		 tv = { 1, 0 };
+
 	if (vm->vm_tty_slave != -1) {
 		/* hand the pty back to root before it is released */
-		fchown(vm->vm_tty_slave, 0, 0);
-		close(vm->vm_tty_slave);
+		if (fchown(vm->vm_tty_slave, 0, 0) == -1)
+			log_debug("%s: fchown: %s", __func__, strerror(errno));
 	}
-	if (vm->vm_tty != -1)
-		close(vm->vm_tty);
+	if (vm->vm_tty != -1 && vm->vm_tty_slave != -1 &&
+	    (tl = calloc(1, sizeof(*tl))) != NULL) {
+		tl->master = vm->vm_tty;
+		tl->slave = vm->vm_tty_slave;
+		evtimer_set(&tl->ev, tty_linger_done, tl);
+		evtimer_add(&tl->ev, &tv);
+	} else {
+		if (vm->vm_tty_slave != -1)
+			close(vm->vm_tty_slave);
+		if (vm->vm_tty != -1)
+			close(vm->vm_tty);
+	}
 	vm->vm_tty = vm->vm_tty_slave = -1;
 	vm->vm_ttyname[0] = '\0';
 }

@@ -347,6 +347,30 @@ cmd_mem(const char *arg)
 		kprintf("MEM 0x%lx 0x%016lx\n", pa, rd64(pa));
 }
 
+/*
+ * N writes to the POST port 0x80, which the VMMs ignore: the host times
+ * the two lines to get the cost of one port-I/O exit (bench/).  The loop
+ * is kept to a few instructions since ring-0 code may be emulated.
+ */
+static void
+cmd_pio(const char *arg)
+{
+	uint64_t n;
+
+	if (parse_num(arg, &n) != 0) {
+		kprintf("PIO FAIL bad count\n");
+		return;
+	}
+	kprintf("PIO BEGIN\n");
+	if (n > 0)
+		__asm__ volatile(
+		    "1:	outb %%al, $0x80\n\t"
+		    "decq %0\n\t"
+		    "jnz 1b"
+		    : "+r"(n) : "a"(0) : "cc");
+	kprintf("PIO END\n");
+}
+
 static void	cmd_help(const char *);
 
 static const struct command {
@@ -370,6 +394,7 @@ static const struct command {
 	{ "crash",		cmd_crash },
 	{ "ignorebutton",	cmd_ignorebutton },
 	{ "mem",		cmd_mem },
+	{ "pio",		cmd_pio },
 	{ "help",		cmd_help },
 };
 

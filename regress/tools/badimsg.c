@@ -93,8 +93,9 @@ main(int argc, char *argv[])
 		    VMD_PROTOCOL_VERSION);
 		write(fd, junk, sizeof(junk));
 		shutdown(fd, SHUT_WR);
-	} else if (strcmp(c, "garbage") == 0) {
+	} else if (strcmp(c, "garbage") == 0) {	/* noise, then EOF */
 		write(fd, junk, sizeof(junk));
+		shutdown(fd, SHUT_WR);
 	} else if (strcmp(c, "version") == 0)
 		imsg_compose(&ibuf, IMSG_VMDOP_GET_INFO_VM_REQUEST, 99, 0, -1,
 		    NULL, 0);

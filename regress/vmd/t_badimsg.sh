@@ -10,7 +10,7 @@ wait_for "$T/con.live" '^HELLO' 10
 
 is "header shorter than itself: connection dropped" closed "$($B "$SOCK" short)"
 is "truncated frame then EOF: connection dropped" closed "$($B "$SOCK" truncated)"
-is "garbage: connection dropped" closed "$($B "$SOCK" garbage)"
+is "garbage then EOF: connection dropped" closed "$($B "$SOCK" garbage)"
 is "wrong protocol version: EPROTONOSUPPORT" "fail 93" "$($B "$SOCK" version)"
 is "start request of the wrong size: EINVAL" "fail 22" "$($B "$SOCK" startlen)"
 is "pause request of the wrong size: EINVAL" "fail 22" "$($B "$SOCK" pauselen)"

@@ -20,7 +20,7 @@ is "status header" \
     "   ID   PID VCPUS  MAXMEM  CURMEM     TTY        OWNER    STATE NAME" "$hdr"
 row=$(vmctl status | sed -n 2p)
 like "status row" \
-    "^    1 +[0-9]+ +1 +64M +[0-9.]+[BKM] +${tty#/dev/} +root +running t1\$" "$row"
+    "^    1 +[0-9]+ +1 +64.0M +[0-9.]+[BKM] +${tty#/dev/} +root +running t1\$" "$row"
 pid=$(vm_field t1 2)
 check "PID column is the VM process" kill -0 "$pid"
 cur=$(vm_field t1 5)

@@ -29,7 +29,7 @@ check "the first VM starts with vmd" wait_state c1 running 5
 is "the second waits for its batch" waiting "$(vm_field c2 8)"
 check "the second starts after the delay" wait_state c2 running 6
 is "a disabled VM is listed as stopped" stopped "$(vm_field off 8)"
-is "with its memory" 32M "$(vm_field off 4)"
+is "with its memory" 32.0M "$(vm_field off 4)"
 is "and no PID" - "$(vm_field off 2)"
 
 out=$(vmctl start off 2>&1)
@@ -53,7 +53,8 @@ vm "extra" {
 CONF
 run_is "load" 0 "" vmctl load "$T/more.conf"
 check "a loaded VM starts" wait_state extra running 5
-run_is "load of a missing file" 1 "vmctl: command failed: Invalid argument" \
+run_is "load of a missing file" 1 \
+    "vmctl: load: $T/nosuch.conf: No such file or directory" \
     vmctl load "$T/nosuch.conf"
 
 cat >>"$T/vm.conf" <<CONF

@@ -25,15 +25,16 @@ run_is "name starting with a dot" 1 "vmctl: invalid VM name" \
 run_is "name with a slash" 1 "vmctl: invalid VM name" \
     vmctl start -b "$K" a/b
 long=$(printf 'a%.0s' $(seq 1 64))
-run_is "name too long" 1 "vmctl: vm name too long" vmctl start -b "$K" "$long"
+run_is "name too long" 1 "vmctl: name too long
+vmctl: invalid id: $long" vmctl start -b "$K" "$long"
 run_is "id 0" 1 "vmctl: invalid id: 0" vmctl pause 0
 run_is "pause of an unknown VM" 1 \
     "vmctl: pause vm command failed: No such file or directory" vmctl pause nosuch
 run_is "unpause of an unknown VM" 1 \
     "vmctl: unpause vm command failed: No such file or directory" vmctl unpause 42
-run_is "stop of an unknown id" 1 "stopping vm 42: vm not found" vmctl stop 42
+run_is "stop of an unknown id" 1 "stopping vm: vm not found" vmctl stop 42
 run_is "console of an unknown VM" 1 "vmctl: console not found" vmctl console nosuch
-run_is "status of an unknown VM prints the header only" 0 \
+run_is "status without any VM prints the header and exits 1" 1 \
     "   ID   PID VCPUS  MAXMEM  CURMEM     TTY        OWNER    STATE NAME" \
     vmctl status nosuch
 run_is "send is not there yet" 1 "vmctl: send: not supported yet" vmctl send 1

@@ -17,6 +17,11 @@ for how in reboot triple; do
 	        sleep 0.05; i=\$((i+1)); done; exit 1"
 	check "$how: restarted too quickly, then stopped" \
 	    wait_for "$T/vmd.log" "vm [0-9]+ restarted too quickly" 15
+	# the console may still be relaying the last boot
+	i=0
+	while [ "$(count_in "$c" 'VMDGUEST: boot')" -lt 3 ] && [ $i -lt 40 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
 	is "$how: booted three times" 3 "$(count_in "$c" 'VMDGUEST: boot')"
 	check "$how: stopped and gone" wait_gone "$name" 5
 	: "$pid1"
