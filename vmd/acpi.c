@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "acpi.h"
+#include "bytes.h"
 #include "log.h"
 
 #define ACPI_OEMID		"VMDLNX"
@@ -362,23 +363,8 @@ acpi_checksum(uint8_t *p, size_t len, size_t off)
 	p[off] = -sum;
 }
 
-static void
-put16(uint8_t *p, size_t off, uint16_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
 
-static void
-put32(uint8_t *p, size_t off, uint32_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
 
-static void
-put64(uint8_t *p, size_t off, uint64_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
 
 static void
 sdt_header(uint8_t *p, const char *sig, uint32_t len, uint8_t rev)

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "loadfile.h"
 
 /* setup header and boot_params offsets */
@@ -66,56 +67,12 @@
 #define KERNEL_LOAD_DEFAULT	MB(1)
 #define INITRD_ADDR_MAX_DEF	0x37ffffffULL
 
-static uint16_t
-get16(const uint8_t *p, size_t off)
-{
-	uint16_t	v;
 
-	memcpy(&v, p + off, sizeof(v));
-	return (v);
-}
 
-static uint32_t
-get32(const uint8_t *p, size_t off)
-{
-	uint32_t	v;
 
-	memcpy(&v, p + off, sizeof(v));
-	return (v);
-}
 
-static uint64_t
-get64(const uint8_t *p, size_t off)
-{
-	uint64_t	v;
 
-	memcpy(&v, p + off, sizeof(v));
-	return (v);
-}
 
-static void
-put8(uint8_t *p, size_t off, uint8_t v)
-{
-	p[off] = v;
-}
-
-static void
-put16(uint8_t *p, size_t off, uint16_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
-
-static void
-put32(uint8_t *p, size_t off, uint32_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
-
-static void
-put64(uint8_t *p, size_t off, uint64_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
 
 int
 loadfile_is_bzimage(const uint8_t *hdr, size_t len)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "tap.h"
 
 _Static_assert(sizeof(struct imsg_hdr) == 16, "wire header is 16 bytes");
 _Static_assert(offsetof(struct imsg_hdr, len) == 4, "len at offset 4");
@@ -42,25 +43,8 @@ _Static_assert(offsetof(struct imsg_hdr, pid) == 12, "pid at 12");
 
 #define TIMEOUT_MS	5000
 
-static int	failed;
 
-static void	check(int, const char *, ...)
-		    __attribute__((__format__(__printf__, 2, 3)));
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		failed = 1;
-}
 
 static void
 fatal(const char *what)

@@ -34,30 +34,15 @@
 #include <unistd.h>
 
 #include "loadfile.h"
+#include "tap.h"
 
 #define TEST_MEM	MB(64)
 #define KBASE		0x200000ULL
 
-static int	failed;
 static char	tmpdir[] = "/tmp/t_loadfile.XXXXXX";
 static int	ntmp;
 
-static void	check(int, const char *, ...)
-		    __attribute__((__format__(__printf__, 2, 3)));
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		failed = 1;
-}
 
 /* guest memory for a VM of memsize bytes, every slot filled with 0xaa */
 static void

@@ -29,28 +29,13 @@
 #include <time.h>
 
 #include "mc146818.h"
+#include "tap.h"
 
-static int		 failed;
 static vm_io_fn		 rtc_fn;
 static void		*rtc_arg;
 static int		 irq8;
 
-static void	check(int, const char *, ...)
-		    __attribute__((__format__(__printf__, 2, 3)));
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		failed = 1;
-}
 
 /* stubs of the VM the chip lives in */
 int

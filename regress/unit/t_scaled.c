@@ -24,25 +24,10 @@
 #include <string.h>
 
 #include "util.h"
+#include "tap.h"
 
-static int	failed;
 
-static void	check(int, const char *, ...)
-		    __attribute__((__format__(__printf__, 2, 3)));
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		failed = 1;
-}
 
 static void
 scan_ok(const char *in, long long want)

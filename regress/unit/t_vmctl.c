@@ -46,6 +46,7 @@
 int	vmctl_main(int, char *[]);
 #define main vmctl_main
 #include "../../vmctl/main.c"
+#include "tap.h"
 #undef main
 
 #define MAXREQ		16
@@ -74,7 +75,6 @@ struct run {
 /* how the scripted vmd answers one request; 0 keeps the connection */
 typedef int (*reply_fn)(struct imsgbuf *, struct req *);
 
-static int	 failed;
 static char	 tmpdir[64];		/* short: paths are built on it */
 static char	 sockpath[128];
 
@@ -87,24 +87,8 @@ static size_t			 sc_nvms;
 /* glibc's err(3) names the program by this, libbsd's getprogname() too */
 extern char	*program_invocation_short_name;
 
-static void	check(int, const char *, ...)
-		    __attribute__((__format__(__printf__, 2, 3)));
 static const char *esc(const char *);
 
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		failed = 1;
-}
 
 /* s with its newlines shown as \\n, for one-line descriptions */
 static const char *
