@@ -476,8 +476,13 @@ vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 		}
 		break;
 	case IMSG_VMDOP_VM_SHUTDOWN:
-		if (vm->vm_started)
-			acpi_pm_powerbutton(vm->vm_pm);
+		if (!vm->vm_started)
+			break;
+		/* a paused guest cannot answer its power button */
+		if (__atomic_load_n(&vm->vm_state, __ATOMIC_SEQ_CST) ==
+		    VM_PAUSE)
+			(void)vm_unpause(vm);
+		acpi_pm_powerbutton(vm->vm_pm);
 		break;
 	case IMSG_VMDOP_TERMINATE_VM_REQUEST:
 		vm_exit(vm, VM_EXIT_POWEROFF);

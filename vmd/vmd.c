@@ -828,17 +828,24 @@ handle_start(struct imsg *imsg)
 			res = EPERM;
 			goto fail;
 		}
-		if (kernel != -1 || initrd != -1) {
-			/* new boot files for a VM of the command line */
-			if (vm->vm_from_config) {
-				res = EALREADY;
+		if (kernel == -1 && initrd == -1) {
+			/* start it as it was registered */
+			vm->vm_state &= ~VM_STATE_DISABLED;
+			if ((res = vm_start(vm, peer)) != 0)
 				goto fail;
-			}
+			goto done;
 		}
-		vm->vm_state &= ~VM_STATE_DISABLED;
-		if ((res = vm_start(vm, peer)) != 0)
+		/* new boot files: vm.conf's VMs keep theirs, as upstream */
+		if (vm->vm_from_config) {
+			res = EALREADY;
 			goto fail;
-		goto done;
+		}
+		/* a stopped VM of the command line is replaced (by root) */
+		if (uid != 0) {
+			res = EPERM;
+			goto fail;
+		}
+		vm_remove(vm);
 	}
 
 	if (vmc.vmc_flags & VMOP_CREATE_INSTANCE) {
@@ -960,6 +967,8 @@ handle_terminate(struct imsg *imsg, int wait_only)
 	}
 	vid.vid_id = vm->vm_vmid;
 	vm->vm_state |= VM_STATE_SHUTDOWN;
+	if (!(vid.vid_flags & VMOP_FORCE))
+		vm->vm_state &= ~VM_STATE_PAUSED;	/* resumed to answer */
 	proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_TERMINATE_VM_REQUEST,
 	    peer, -1, &vid, sizeof(vid));
 }
@@ -1072,8 +1081,12 @@ vm_terminated(struct vmop_result *vmr)
 	const char		*name;
 	int			 res = vmr->vmr_result, shutdown, restart = 0;
 
-	if ((vm = vm_getbyid(vmr->vmr_id)) == NULL)
-		return;		/* removed by a reset */
+	if ((vm = vm_getbyid(vmr->vmr_id)) == NULL) {
+		/* removed by a reset: its waiters still hear of the end */
+		proc_compose(&env->ps, PROC_CONTROL,
+		    IMSG_VMDOP_TERMINATE_VM_EVENT, 0, -1, vmr, sizeof(*vmr));
+		return;
+	}
 	name = vm->vm_params.vmc_params.vcp_name;
 	shutdown = (vm->vm_state & VM_STATE_SHUTDOWN) != 0;
 	vm->vm_pid = 0;

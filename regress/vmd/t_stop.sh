@@ -55,5 +55,33 @@ st=$?
 is "wait returns when the guest powers off" 0 "$st"
 like "wait prints the termination" 'terminated vm 5' "$(cat "$T/wait.out")"
 
+start s6 hello
+con_open s6
+wait_for "$T/con.s6" '^HELLO' 10
+vmctl wait s6 >"$T/wait6.out" 2>&1 &
+wpid=$!
+sleep 0.5
+vmctl reset vms >/dev/null 2>&1
+i=0
+while kill -0 $wpid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+check "wait returns when reset vms removes the VM" sh -c "! kill -0 $wpid 2>/dev/null"
+kill $wpid 2>/dev/null
+like "and prints the termination" 'terminated vm 6' "$(cat "$T/wait6.out")"
+
+start s7 hello
+con_open s7
+wait_for "$T/con.s7" '^HELLO' 10
+vmctl pause s7 >/dev/null 2>&1
+t0=$(date +%s)
+vmctl stop -w s7 >/dev/null 2>&1
+t1=$(date +%s)
+check "a paused guest is resumed to answer a graceful stop" \
+    grep -q '^POWERBUTTON' "$T/con.s7"
+if [ $((t1 - t0)) -lt 2 ]; then
+	ok "without waiting for the timeout"
+else
+	nok "without waiting for the timeout ($((t1 - t0)) s)"
+fi
+
 run_is "stop of an unknown VM" 1 "stopping vm nosuch: vm not found" vmctl stop nosuch
 check "vmd still runs" vmd_alive
