@@ -106,3 +106,9 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# real Linux guests under our vmd, in a nested KVM host booted under QEMU
+# TCG (regress/nested/run); not part of make test
+.PHONY: test-linux
+test-linux: all
+	BUILD=$(abspath $(BUILD)) sh regress/nested/run
