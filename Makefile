@@ -1,10 +1,14 @@
 # vmd, vmctl and vm.conf for Linux on KVM.
 #
 #   make            build vmd and vmctl into build/
-#   make test       the whole suite; ends with "N passed, N failed"
-#   make demo       install what is missing, build, boot the default guest
+#   make test       the whole suite, with the Linux guests of the nested
+#                   test host; ends with "N passed, N failed"
+#   make test-full  the same with every Linux scenario
+#   make test-linux the Linux stage alone
+#   make demo       install what is missing, build, boot a Linux guest
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      side by side with QEMU (not part of make test)
+#   make bench-linux  the same with Linux, in the nested test host
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -30,7 +34,8 @@ LIBCOMPAT := $(BUILD)/libcompat.a
 LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
-.PHONY: all guest unit test test-unit demo install uninstall clean bench deps
+.PHONY: all guest unit test test-unit test-linux test-full demo install \
+	uninstall clean bench bench-linux deps
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/vmd $(BUILD)/vmctl
@@ -82,6 +87,14 @@ test: all unit guest
 test-unit: unit
 	BUILD=$(abspath $(BUILD)) sh regress/run unit
 
+# real Linux guests under our vmd, in a nested KVM host booted under QEMU
+# TCG (regress/nested)
+test-linux: all
+	BUILD=$(abspath $(BUILD)) sh regress/run linux
+
+test-full: all unit guest
+	BUILD=$(abspath $(BUILD)) NESTED_FULL=1 sh regress/run
+
 demo:
 	sh scripts/demo.sh
 
@@ -90,6 +103,9 @@ deps:
 
 bench: all guest
 	BUILD=$(abspath $(BUILD)) sh bench/run
+
+bench-linux: all
+	BUILD=$(abspath $(BUILD)) sh bench/linux
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
@@ -106,9 +122,3 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
-
-# real Linux guests under our vmd, in a nested KVM host booted under QEMU
-# TCG (regress/nested/run); not part of make test
-.PHONY: test-linux
-test-linux: all
-	BUILD=$(abspath $(BUILD)) sh regress/nested/run

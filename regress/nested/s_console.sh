@@ -25,5 +25,9 @@ con_send con "echo TYPED-\$((6 * 7))
 "
 check "console: the typed command runs in the guest" \
     wait_for "$c" '^TYPED-42' 15
-vmctl stop -f con >/dev/null 2>&1
-check "console: stop -f ends the guest" wait_gone con 10
+# what the kernel does on Ctrl-Alt-Del with ctrl-alt-del = 0
+con_send con "kill -INT 1
+"
+check "console: init takes Ctrl-Alt-Del (SIGINT) as poweroff" \
+    wait_for "$c" 'LINUX-CTRLALTDEL' 15
+check "console: the guest is gone after its poweroff" wait_gone con 15

@@ -1,0 +1,32 @@
+#
+# Copyright (c) 2026 The vmd-linux project
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+
+# Sourced by regress/nested/run, regress/nested/demo and bench/linux: the
+# QEMU command line of the nested test host (L1).  TCG with an SVM CPU
+# model (EPYC: "-cpu max" has hung L1 here), two vCPUs, 4 GiB, no network;
+# no speculation mitigations in L1 (they cost much under TCG and guard
+# nothing in a throwaway test host).
+#
+#   l1_qemu INITRD "L1 ARGS" [QEMU OPTIONS ...]	(exec's QEMU)
+
+l1_qemu() {
+	_initrd=$1 _args=$2
+	shift 2
+	exec qemu-system-x86_64 -accel tcg,thread=${L1_TCG_THREAD:-multi} \
+	    -cpu EPYC -smp ${L1_SMP:-2} -m 4096 \
+	    -no-reboot -net none -kernel "$N/vmlinuz" -initrd "$_initrd" \
+	    -append "console=ttyS0 loglevel=1 panic=-1 mitigations=off $_args" \
+	    "$@"
+}
