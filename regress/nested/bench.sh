@@ -19,7 +19,8 @@
 # host's /dev/kvm.
 export BUILD=/tmp/bench GUEST_KIND=linux GUEST=/l2/vmlinuz \
     INITRD=/l2/initrd.gz VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl \
-    TTFM=/bench/ttfm RUNS=${1:-10}
+    TTFM=/bench/ttfm RUNS=${1:-10} QEMU=/usr/bin/qemu-system-x86_64 \
+    PATH=/usr/bin:$PATH
 mkdir -p "$BUILD"
 sh /bench/run
 echo "BENCH-RC=$?"
