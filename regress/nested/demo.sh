@@ -24,7 +24,7 @@
 vmd_start
 
 if [ "$1" = tty ]; then
-	echo "demo: vmd $(uname -r) is up; Linux boots in about 10 s here."
+	echo "demo: vmd is up in the nested host (Linux $(uname -r), kvm-amd); the guest boots in about 10 s"
 	echo "demo: type at the guest's shell; ~. leaves the console"
 	vmctl start -c -m 512M -b "$K" -I "$I" \
 	    -k "console=ttyS0 loglevel=4 panic=-1" demo
