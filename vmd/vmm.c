@@ -53,6 +53,7 @@ struct vmm_vm {
 	struct event			 timer;
 	int				 timer_armed;
 	int				 killing;
+	int				 stop_killed;	/* by vmm_timer */
 };
 TAILQ_HEAD(vmm_vmlist, vmm_vm);
 
@@ -430,7 +431,8 @@ vmm_timer(int fd, short event, void *arg)
 	if (vm->pid > 0) {
 		log_info("%s: vm %u did not stop in time, terminating",
 		    vm->name, vm->id);
-		kill(vm->pid, SIGKILL);
+		if (kill(vm->pid, SIGKILL) == 0)
+			vm->stop_killed = 1;
 	}
 }
 
@@ -461,6 +463,9 @@ vmm_reap(pid_t pid, int status)
 
 	if (WIFEXITED(status))
 		res = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    vm->stop_killed)
+		res = VM_EXIT_POWEROFF;	/* stopped as asked, if not kindly */
 	else if (WIFSIGNALED(status))
 		res = 128 + WTERMSIG(status);
 	else

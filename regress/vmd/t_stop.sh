@@ -34,6 +34,10 @@ if [ $((t1 - t0)) -ge 2 ] && [ $((t1 - t0)) -le 10 ]; then
 else
 	nok "after about VMD_STOP_TIMEOUT seconds ($((t1 - t0)) s)"
 fi
+check "a VM stopped after the timeout is gone, as any stopped VM" \
+    wait_gone s3 3
+check "and is logged as stopped, not as killed" \
+    wait_for "$T/vmd.log" 's3: vm 3 stopped' 3
 
 start s4 spin
 sleep 0.5
