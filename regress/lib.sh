@@ -110,63 +110,8 @@ vmd_start() {
 
 vmd_alive() { kill -0 "$VMD_PID" 2>/dev/null; }
 
-# wait_for FILE REGEX [SECONDS]: until FILE has a line matching REGEX
-wait_for() {
-	n=$(( ${3:-10} * 20 ))
-	i=0
-	while [ $i -lt $n ]; do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
-
-# count_in FILE REGEX
-count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
-
-# con_open NAME: attach "vmctl console NAME", output to $T/con.NAME,
-# input from the fifo $T/in.NAME (kept open by a holder process)
-con_open() {
-	mkfifo "$T/in.$1"
-	"$VMCTL" -s "$SOCK" console "$1" <"$T/in.$1" >"$T/con.$1" 2>&1 &
-	_holders="$_holders $!"
-	sleep 100000 >"$T/in.$1" &
-	_holders="$_holders $!"
-}
-
-# con_send NAME TEXT: type TEXT into the console of NAME
-con_send() {
-	timeout 5 sh -c 'printf "%s" "$1" >"$2"' sh "$2" "$T/in.$1" ||
-	    echo "# console of $1 is not reading"
-}
-
-# vm_field NAME COLUMN: one column of "vmctl status" for NAME
-vm_field() {
-	vmctl status 2>/dev/null | awk -v n="$1" -v c="$2" \
-	    'NR > 1 && $NF == n { print $c }'
-}
-
-# wait_state NAME STATE [SECONDS]
-wait_state() {
-	n=$(( ${3:-10} * 20 ))
-	i=0
-	while [ $i -lt $n ]; do
-		[ "$(vm_field "$1" 8)" = "$2" ] && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
-
-# wait_gone NAME [SECONDS]: until NAME is not listed any more
-wait_gone() {
-	n=$(( ${2:-10} * 20 ))
-	i=0
-	while [ $i -lt $n ]; do
-		[ -z "$(vm_field "$1" 9)" ] && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
+POLL_HZ=20
+. "$top/regress/common.sh"
 
 # fnv1a FILE: the 32-bit FNV-1a the test guest prints for its initrd
 fnv1a() { "$BUILD/guest/fnvsum" "$1"; }

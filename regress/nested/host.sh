@@ -14,7 +14,7 @@
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 
 # Sourced by regress/nested/run, regress/nested/demo and bench/linux: the
-# QEMU command line of the nested test host (L1).  TCG with an SVM CPU
+# QEMU command line of the nested test host (L1), and its watchdog.  TCG with an SVM CPU
 # model (EPYC: "-cpu max" has hung L1 here), two vCPUs, 4 GiB, no network;
 # no speculation mitigations in L1 (they cost much under TCG and guard
 # nothing in a throwaway test host).
@@ -29,4 +29,32 @@ l1_qemu() {
 	    -no-reboot -net none -kernel "$N/vmlinuz" -initrd "$_initrd" \
 	    -append "console=ttyS0 loglevel=1 panic=-1 mitigations=off $_args" \
 	    "$@"
+}
+
+# l1_watch PID LOG SECONDS: wait for the L1 QEMU PID, whose console goes
+# to LOG; kill it after SECONDS in all, or after 60 s without a byte of
+# output (L1's /init prints a heartbeat every 10 s while it works).  Sets
+# L1_HUNG and L1_TIMEDOUT (0 or 1); returns QEMU's exit status.
+l1_watch() {
+	L1_HUNG=0 L1_TIMEDOUT=0
+	_t0=$(date +%s) _last=-1 _still=0
+	while kill -0 "$1" 2>/dev/null; do
+		sleep 2
+		_sz=$(wc -c <"$2")
+		if [ "$_sz" = "$_last" ]; then
+			_still=$((_still + 2))
+		else
+			_still=0 _last=$_sz
+		fi
+		if [ $_still -ge 60 ]; then
+			L1_HUNG=1
+		elif [ $(($(date +%s) - _t0)) -ge "$3" ]; then
+			L1_TIMEDOUT=1
+		else
+			continue
+		fi
+		kill -9 "$1" 2>/dev/null
+		break
+	done
+	wait "$1"
 }

@@ -77,57 +77,9 @@ vmd_start() {
 	exit 1
 }
 
-# wait_for FILE REGEX [SECONDS]
-wait_for() {
-	n=$(( ${3:-10} * 10 ))
-	i=0
-	while [ $i -lt $n ]; do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-
-count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
-
-# con_open NAME: "vmctl console NAME" to $T/con.NAME, input from a fifo
-con_open() {
-	mkfifo "$T/in.$1"
-	/usr/sbin/vmctl -s "$SOCK" console "$1" <"$T/in.$1" >"$T/con.$1" 2>&1 &
-	_holders="$_holders $!"
-	sleep 100000 >"$T/in.$1" &
-	_holders="$_holders $!"
-}
-
-con_send() {
-	timeout 5 sh -c 'printf "%s" "$1" >"$2"' sh "$2" "$T/in.$1" ||
-	    echo "# console of $1 is not reading"
-}
-
-vm_field() {
-	vmctl status 2>/dev/null | awk -v n="$1" -v c="$2" \
-	    'NR > 1 && $NF == n { print $c }'
-}
-
-wait_state() {
-	n=$(( ${3:-10} * 10 ))
-	i=0
-	while [ $i -lt $n ]; do
-		[ "$(vm_field "$1" 8)" = "$2" ] && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-
-wait_gone() {
-	n=$(( ${2:-10} * 10 ))
-	i=0
-	while [ $i -lt $n ]; do
-		[ -z "$(vm_field "$1" 9)" ] && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
+VMCTL=/usr/sbin/vmctl
+POLL_HZ=10
+. /t/common.sh
 
 now() { cut -d' ' -f1 /proc/uptime; }
 

@@ -17,7 +17,6 @@
 # Not in the default sets: lifecycle churn to shake out instability of
 # the nested host itself (boots, reboots, pauses, forced stops).
 . /t/lib.sh
-# (loop counters of their own: the helpers of lib.sh use i, j and n)
 vmd_start
 rounds=12
 sb=0

@@ -104,16 +104,17 @@ g64(struct vm_mem *mem, uint64_t gpa)
 	return (v);
 }
 
-/* a file with these bytes, opened read-only */
+/* a file of size bytes starting with these, opened read-only */
 static int
-file_fd(const void *buf, size_t len)
+tmp_fd(const void *buf, size_t len, uint64_t size)
 {
 	char	path[128];
 	int	fd;
 
 	snprintf(path, sizeof(path), "%s/f%d", tmpdir, ntmp++);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1 ||
-	    (len > 0 && write(fd, buf, len) != (ssize_t)len)) {
+	    (len > 0 && write(fd, buf, len) != (ssize_t)len) ||
+	    (size > len && ftruncate(fd, size) == -1)) {
 		perror(path);
 		exit(1);
 	}
@@ -125,25 +126,17 @@ file_fd(const void *buf, size_t len)
 	return (fd);
 }
 
+static int
+file_fd(const void *buf, size_t len)
+{
+	return (tmp_fd(buf, len, len));
+}
+
 /* a sparse file of size bytes */
 static int
 sparse_fd(uint64_t size)
 {
-	char	path[128];
-	int	fd;
-
-	snprintf(path, sizeof(path), "%s/f%d", tmpdir, ntmp++);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1 ||
-	    ftruncate(fd, size) == -1) {
-		perror(path);
-		exit(1);
-	}
-	close(fd);
-	if ((fd = open(path, O_RDONLY)) == -1) {
-		perror(path);
-		exit(1);
-	}
-	return (fd);
+	return (tmp_fd(NULL, 0, size));
 }
 
 static int
