@@ -1,0 +1,96 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Disk images behind one small interface: vioraw.c (a plain file) and
+ * vioqcow2.c (qcow2 v2/v3 with a backing chain).  The devices (vioblk.c,
+ * vioscsi.c) and vmctl create use nothing else.
+ *
+ * The VM process never opens a path: the parent opens the top image and
+ * every backing file and passes the descriptors; disk_open() takes them.
+ * vmctl and the parent use the path helpers below.
+ *
+ * Thread safety: disk_readv/writev/flush/discard/write_zeroes may be
+ * called from several threads at once on the same struct disk (the
+ * virtio-blk workers).  raw is naturally safe (pread/pwrite); qcow2 keeps
+ * its tables under its own lock and does data I/O outside it where it can.
+ *
+ * Offsets and lengths are in bytes; devices pass multiples of 512.
+ * Reads beyond the end of the disk fail with -EINVAL (the device checks
+ * first).  Functions return 0 or a negative errno.
+ */
+
+#ifndef DISK_H
+#define DISK_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISK_ERRLEN		256
+#define QCOW2_MAGIC_BYTES	"QFI\xfb"
+
+struct disk;
+
+/*
+ * Open an image from descriptors: fds[0] is the top image (O_RDWR, or
+ * O_RDONLY when readonly is set), fds[1..nfds-1] its backing chain in
+ * order, each O_RDONLY.  type is VMDF_RAW or VMDF_QCOW2.  On success the
+ * disk owns the descriptors; on failure returns NULL, the descriptors
+ * stay the caller's, and err holds one line naming what was wrong (e.g.
+ * "qcow2: compressed clusters are not supported").  Nothing is written
+ * to any image by a failed open.
+ */
+struct disk	*disk_open(int type, const int *fds, int nfds, int readonly,
+		    char *err, size_t errlen);
+void		 disk_close(struct disk *);
+
+uint64_t	 disk_size(const struct disk *);	/* bytes */
+int		 disk_readonly(const struct disk *);
+/* what the backend can do beyond read/write/flush */
+#define DISK_CAN_DISCARD	0x1
+#define DISK_CAN_WRITE_ZEROES	0x2
+int		 disk_caps(const struct disk *);
+
+int		 disk_readv(struct disk *, const struct iovec *, int,
+		    uint64_t);
+int		 disk_writev(struct disk *, const struct iovec *, int,
+		    uint64_t);
+int		 disk_flush(struct disk *);		/* fdatasync */
+int		 disk_discard(struct disk *, uint64_t, uint64_t);
+int		 disk_write_zeroes(struct disk *, uint64_t, uint64_t, int);
+
+/*
+ * For the parent and vmctl, on an already opened image descriptor: the
+ * backing file's name as stored (base, NUL-terminated, "" when none) and
+ * resolved against the directory of path (resolved).  0, or -1 with err
+ * set (not a qcow2 image, unreadable header, name too long).
+ */
+int		 disk_backing_name(int, const char *, char *, size_t,
+		    char *, size_t, char *, size_t);
+
+/*
+ * vmctl create: new images, never over an existing file (EEXIST).
+ * disk_create_qcow2 with base != NULL takes the size from the base
+ * (size 0), or checks that size matches it.  Return 0 or an errno, with
+ * err set to upstream's message where it has one.
+ */
+int		 disk_create_raw(const char *, uint64_t, char *, size_t);
+int		 disk_create_qcow2(const char *, uint64_t, const char *,
+		    char *, size_t);
+
+#endif /* DISK_H */
