@@ -5,7 +5,8 @@
 
 set -e
 pkgs="gcc make libc6-dev pkg-config libevent-dev libssl-dev libseccomp-dev
-libbsd-dev byacc passwd util-linux $*"
+libbsd-dev byacc passwd util-linux seabios qemu-utils syslinux
+syslinux-common isolinux xorriso mtools dosfstools $*"
 
 missing=
 for p in $pkgs; do
