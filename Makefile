@@ -26,7 +26,8 @@ UNIT_SRCS := $(wildcard regress/unit/t_*.c)
 OBJ := $(BUILD)/obj
 COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(OBJ)/%.o)
 VMD_LIB_OBJS := $(VMD_LIB_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/vmd/parse.o
-VMCTL_LIB_OBJS := $(VMCTL_LIB_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/vmd/util.o
+VMCTL_LIB_OBJS := $(VMCTL_LIB_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/vmd/util.o \
+	$(OBJ)/vmd/disk.o $(OBJ)/vmd/vioraw.o $(OBJ)/vmd/vioqcow2.o
 UNIT_BINS := $(UNIT_SRCS:regress/unit/%.c=$(BUILD)/unit/%)
 TOOL_BINS := $(patsubst regress/tools/%.c,$(BUILD)/tools/%,$(wildcard regress/tools/*.c))
 

@@ -93,4 +93,46 @@ int		 disk_create_raw(const char *, uint64_t, char *, size_t);
 int		 disk_create_qcow2(const char *, uint64_t, const char *,
 		    char *, size_t);
 
+/*
+ * For vmctl create -i and the tests: open path and, for qcow2, its
+ * backing chain by name (disk_backing_name), at most
+ * VM_MAX_BASE_PER_DISK images in all, refusing loops.  The top image is
+ * opened O_RDWR unless readonly, the bases O_RDONLY.  NULL with err set
+ * on failure.
+ */
+struct disk	*disk_open_path(int, const char *, int, char *, size_t);
+
+/*
+ * The backends, for disk.c only: each open fills ops and the opaque
+ * state, and reports size and caps.  Bounds are checked by disk.c.
+ */
+struct disk_ops {
+	int	(*readv)(void *, const struct iovec *, int, uint64_t);
+	int	(*writev)(void *, const struct iovec *, int, uint64_t);
+	int	(*flush)(void *);
+	int	(*discard)(void *, uint64_t, uint64_t);
+	int	(*write_zeroes)(void *, uint64_t, uint64_t, int);
+	void	(*close)(void *);
+};
+
+void		*vioraw_open(const int *, int, int, uint64_t *, int *,
+		    const struct disk_ops **, char *, size_t);
+void		*vioqcow2_open(const int *, int, int, uint64_t *, int *,
+		    const struct disk_ops **, char *, size_t);
+
+/* iovec helpers shared by the backends (disk.c) */
+size_t		 iov_length(const struct iovec *, int);
+int		 iov_slice(const struct iovec *, int, size_t, size_t,
+		    struct iovec *, int);
+void		 iov_zero(const struct iovec *, int, size_t, size_t);
+void		 iov_to_buf(const struct iovec *, int, size_t, void *, size_t);
+int		 disk_preadv_part(int, const struct iovec *, int, size_t,
+		    size_t, uint64_t);
+int		 disk_pwritev_part(int, const struct iovec *, int, size_t,
+		    size_t, uint64_t);
+int		 disk_preadv_full(int, const struct iovec *, int, uint64_t);
+int		 disk_pwritev_full(int, const struct iovec *, int, uint64_t);
+int		 disk_pread_full(int, void *, size_t, uint64_t);
+int		 disk_pwrite_full(int, const void *, size_t, uint64_t);
+
 #endif /* DISK_H */

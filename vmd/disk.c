@@ -1,0 +1,420 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The disk interface: dispatch to vioraw.c or vioqcow2.c, bounds checks,
+ * opening a chain by name, and the iovec and full-I/O helpers both
+ * backends use.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmd.h"
+#include "disk.h"
+
+struct disk {
+	int			 type;
+	int			 readonly;
+	int			 caps;
+	uint64_t		 size;
+	const struct disk_ops	*ops;
+	void			*p;
+};
+
+struct disk *
+disk_open(int type, const int *fds, int nfds, int readonly, char *err,
+    size_t errlen)
+{
+	struct disk	*d;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (nfds < 1 || nfds > VM_MAX_BASE_PER_DISK) {
+		snprintf(err, errlen, "invalid number of images in chain: %d",
+		    nfds);
+		return (NULL);
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (NULL);
+	}
+	d->type = type;
+	d->readonly = readonly ? 1 : 0;
+	switch (type) {
+	case VMDF_RAW:
+		d->p = vioraw_open(fds, nfds, d->readonly, &d->size, &d->caps,
+		    &d->ops, err, errlen);
+		break;
+	case VMDF_QCOW2:
+		d->p = vioqcow2_open(fds, nfds, d->readonly, &d->size,
+		    &d->caps, &d->ops, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "unknown disk format %d", type);
+		break;
+	}
+	if (d->p == NULL) {
+		free(d);
+		return (NULL);
+	}
+	if (d->readonly)
+		d->caps = 0;
+	return (d);
+}
+
+void
+disk_close(struct disk *d)
+{
+	if (d == NULL)
+		return;
+	d->ops->close(d->p);
+	free(d);
+}
+
+uint64_t
+disk_size(const struct disk *d)
+{
+	return (d->size);
+}
+
+int
+disk_readonly(const struct disk *d)
+{
+	return (d->readonly);
+}
+
+int
+disk_caps(const struct disk *d)
+{
+	return (d->caps);
+}
+
+static int
+disk_range(const struct disk *d, uint64_t off, uint64_t len)
+{
+	if (off > d->size || len > d->size - off)
+		return (-EINVAL);
+	return (0);
+}
+
+int
+disk_readv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	size_t	 len;
+
+	if (iovcnt < 0)
+		return (-EINVAL);
+	len = iov_length(iov, iovcnt);
+	if (disk_range(d, off, len) != 0)
+		return (-EINVAL);
+	if (len == 0)
+		return (0);
+	return (d->ops->readv(d->p, iov, iovcnt, off));
+}
+
+int
+disk_writev(struct disk *d, const struct iovec *iov, int iovcnt,
+    uint64_t off)
+{
+	size_t	 len;
+
+	if (d->readonly)
+		return (-EROFS);
+	if (iovcnt < 0)
+		return (-EINVAL);
+	len = iov_length(iov, iovcnt);
+	if (disk_range(d, off, len) != 0)
+		return (-EINVAL);
+	if (len == 0)
+		return (0);
+	return (d->ops->writev(d->p, iov, iovcnt, off));
+}
+
+int
+disk_flush(struct disk *d)
+{
+	if (d->readonly)
+		return (0);
+	return (d->ops->flush(d->p));
+}
+
+int
+disk_discard(struct disk *d, uint64_t off, uint64_t len)
+{
+	if (d->readonly)
+		return (-EROFS);
+	if (disk_range(d, off, len) != 0)
+		return (-EINVAL);
+	if ((d->caps & DISK_CAN_DISCARD) == 0)
+		return (-EOPNOTSUPP);
+	if (len == 0)
+		return (0);
+	return (d->ops->discard(d->p, off, len));
+}
+
+int
+disk_write_zeroes(struct disk *d, uint64_t off, uint64_t len, int unmap)
+{
+	if (d->readonly)
+		return (-EROFS);
+	if (disk_range(d, off, len) != 0)
+		return (-EINVAL);
+	if (len == 0)
+		return (0);
+	return (d->ops->write_zeroes(d->p, off, len, unmap));
+}
+
+/*
+ * Open a chain by name.  Loops are caught by device and inode, and the
+ * depth by VM_MAX_BASE_PER_DISK, as the parent does it.
+ */
+struct disk *
+disk_open_path(int type, const char *path, int readonly, char *err,
+    size_t errlen)
+{
+	struct disk	*d = NULL;
+	struct stat	 st[VM_MAX_BASE_PER_DISK];
+	char		 name[PATH_MAX], cur[PATH_MAX], base[PATH_MAX];
+	int		 fds[VM_MAX_BASE_PER_DISK];
+	int		 nfds = 0, i, j;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (strlcpy(cur, path, sizeof(cur)) >= sizeof(cur)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
+		return (NULL);
+	}
+	for (;;) {
+		if ((fds[nfds] = open(cur, (nfds == 0 && !readonly ? O_RDWR :
+		    O_RDONLY) | O_CLOEXEC)) == -1) {
+			snprintf(err, errlen, "%s: %s", cur, strerror(errno));
+			goto fail;
+		}
+		nfds++;
+		if (fstat(fds[nfds - 1], &st[nfds - 1]) == -1) {
+			snprintf(err, errlen, "%s: %s", cur, strerror(errno));
+			goto fail;
+		}
+		for (j = 0; j < nfds - 1; j++) {
+			if (st[j].st_dev == st[nfds - 1].st_dev &&
+			    st[j].st_ino == st[nfds - 1].st_ino) {
+				snprintf(err, errlen, "%s: loop in the backing "
+				    "chain", path);
+				goto fail;
+			}
+		}
+		if (type != VMDF_QCOW2)
+			break;
+		if (disk_backing_name(fds[nfds - 1], cur, name, sizeof(name),
+		    base, sizeof(base), err, errlen) == -1)
+			goto fail;
+		if (name[0] == '\0')
+			break;
+		if (nfds == VM_MAX_BASE_PER_DISK) {
+			snprintf(err, errlen, "%s: backing chain longer than "
+			    "%d images", path, VM_MAX_BASE_PER_DISK);
+			goto fail;
+		}
+		(void)strlcpy(cur, base, sizeof(cur));
+	}
+	if ((d = disk_open(type, fds, nfds, readonly, err, errlen)) != NULL)
+		return (d);
+ fail:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return (NULL);
+}
+
+/*
+ * iovec helpers
+ */
+
+size_t
+iov_length(const struct iovec *iov, int iovcnt)
+{
+	size_t	 len = 0;
+	int	 i;
+
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return (len);
+}
+
+/*
+ * The part [skip, skip + len) of iov as at most max entries of out.
+ * Returns their count, or -1 when max is too small.
+ */
+int
+iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len,
+    struct iovec *out, int max)
+{
+	size_t	 n;
+	int	 i, cnt = 0;
+
+	for (i = 0; i < iovcnt && len > 0; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		if (cnt == max)
+			return (-1);
+		n = MINIMUM(iov[i].iov_len - skip, len);
+		out[cnt].iov_base = (char *)iov[i].iov_base + skip;
+		out[cnt].iov_len = n;
+		cnt++;
+		len -= n;
+		skip = 0;
+	}
+	return (cnt);
+}
+
+void
+iov_zero(const struct iovec *iov, int iovcnt, size_t skip, size_t len)
+{
+	size_t	 n;
+	int	 i;
+
+	for (i = 0; i < iovcnt && len > 0; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n = MINIMUM(iov[i].iov_len - skip, len);
+		memset((char *)iov[i].iov_base + skip, 0, n);
+		len -= n;
+		skip = 0;
+	}
+}
+
+void
+iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf,
+    size_t len)
+{
+	char	*p = buf;
+	size_t	 n;
+	int	 i;
+
+	for (i = 0; i < iovcnt && len > 0; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n = MINIMUM(iov[i].iov_len - skip, len);
+		memcpy(p, (char *)iov[i].iov_base + skip, n);
+		p += n;
+		len -= n;
+		skip = 0;
+	}
+}
+
+/*
+ * Full-length I/O of the part [skip, skip + len) of iov: short transfers
+ * are continued, EINTR retried.  Reads past the end of the file give
+ * zeroes, as a hole would.  Return 0 or a negative errno.
+ */
+static int
+disk_xferv(int fd, const struct iovec *iov, int iovcnt, size_t skip,
+    size_t len, uint64_t off, int write)
+{
+	struct iovec	 v[64];
+	size_t		 done = 0;
+	ssize_t		 n;
+	int		 cnt;
+
+	while (done < len) {
+		if (off + done > (uint64_t)INT64_MAX)
+			return (-EINVAL);
+		cnt = iov_slice(iov, iovcnt, skip + done, len - done, v,
+		    nitems(v));
+		if (cnt == -1)
+			cnt = nitems(v);
+		if (write)
+			n = pwritev(fd, v, cnt, (off_t)(off + done));
+		else
+			n = preadv(fd, v, cnt, (off_t)(off + done));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-errno);
+		}
+		if (n == 0) {
+			if (write)
+				return (-EIO);
+			iov_zero(iov, iovcnt, skip + done, len - done);
+			break;
+		}
+		done += (size_t)n;
+	}
+	return (0);
+}
+
+int
+disk_preadv_part(int fd, const struct iovec *iov, int iovcnt, size_t skip,
+    size_t len, uint64_t off)
+{
+	return (disk_xferv(fd, iov, iovcnt, skip, len, off, 0));
+}
+
+int
+disk_pwritev_part(int fd, const struct iovec *iov, int iovcnt, size_t skip,
+    size_t len, uint64_t off)
+{
+	return (disk_xferv(fd, iov, iovcnt, skip, len, off, 1));
+}
+
+int
+disk_preadv_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return (disk_xferv(fd, iov, iovcnt, 0, iov_length(iov, iovcnt), off,
+	    0));
+}
+
+int
+disk_pwritev_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return (disk_xferv(fd, iov, iovcnt, 0, iov_length(iov, iovcnt), off,
+	    1));
+}
+
+int
+disk_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	struct iovec	 iov;
+
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	return (disk_xferv(fd, &iov, 1, 0, len, off, 0));
+}
+
+int
+disk_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct iovec	 iov;
+
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	return (disk_xferv(fd, &iov, 1, 0, len, off, 1));
+}
