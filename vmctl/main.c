@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "vmd.h"
+#include "disk.h"
 #include "vmctl.h"
 
 static const char	*socket_name = SOCKET_NAME;
@@ -796,26 +797,43 @@ create_parse(struct parse_result *res, int argc, char *argv[],
 static int
 ctl_create(struct parse_result *res, int argc, char *argv[])
 {
-	const char	*arg, *disk, *base, *input, *format;
+	const char	*arg, *disk, *base, *input, *format, *errstr;
+	char		 detail[DISK_ERRLEN];
+	uint64_t	 rounded;
 	int		 type, ret;
 
 	create_parse(res, argc, argv, &arg, &base, &input);
 	type = parse_disktype(arg, &disk);
 
-	if (base != NULL && input != NULL)
-		errx(1, "conflicting -b and -i arguments");
+	if (input != NULL) {
+		if (base != NULL)
+			errx(1, "conflicting -b and -i arguments");
+		errstr = convert_imagefile(input, type, disk, res->size,
+		    &format, &rounded, detail, sizeof(detail));
+		if (errstr != NULL) {
+			if (detail[0] != '\0')
+				warnx("%s", detail);
+			errx(1, "%s", errstr);
+		}
+		if (rounded != 0)
+			warnx("destination size rounded to %llu megabytes",
+			    (unsigned long long)(rounded / 1048576));
+		warnx("%s imagefile created", format);
+		return (0);
+	}
+
 	if (base != NULL && type != VMDF_QCOW2)
 		errx(1, "base images require qcow2 disk format");
-	if (type == VMDF_QCOW2 || base != NULL || input != NULL)
-		errx(1, "qcow2 images are not supported yet");
-
-	if (res->size == 0) {
+	if (res->size == 0 && base == NULL) {
 		fprintf(stderr, "could not create %s: missing size argument\n",
 		    disk);
 		ctl_usage(res->ctl);
 	}
 
-	if ((ret = create_imagefile(type, disk, res->size, &format)) != 0) {
+	if ((ret = create_imagefile(type, disk, base, res->size, &format,
+	    detail, sizeof(detail))) != 0) {
+		if (detail[0] != '\0')
+			errx(1, "%s", detail);
 		errno = ret;
 		err(1, "create imagefile operation failed");
 	}

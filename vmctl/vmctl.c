@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "vmd.h"
+#include "disk.h"
 #include "vmctl.h"
 
 #define QCOW2_MAGIC	"QFI\xfb"
@@ -832,35 +833,130 @@ parse_disktype(const char *s, const char **path)
 }
 
 /*
- * A new, sparse raw image of size bytes.  Returns 0 or an errno
- * (EEXIST when the file is there already, ENOTSUP for qcow2).
+ * A new image: raw (sparse) or qcow2, on base when given (qcow2 only;
+ * size 0 then takes the base's).  Never over an existing file.  Returns
+ * 0 or an errno; err holds upstream's message when it has its own.
  */
 int
-create_imagefile(int type, const char *path, uint64_t size,
-    const char **format)
+create_imagefile(int type, const char *path, const char *base,
+    uint64_t size, const char **format, char *err, size_t errlen)
 {
-	int	 fd, ret;
-
+	if (errlen > 0)
+		err[0] = '\0';
 	if (type == VMDF_QCOW2) {
 		*format = "qcow2";
-		return (ENOTSUP);
+		return (disk_create_qcow2(path, size, base, err, errlen));
 	}
 	*format = "raw";
+	return (disk_create_raw(path, size, err, errlen));
+}
 
-	if (size > (uint64_t)INT64_MAX)
-		return (EFBIG);
-	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-	    0600)) == -1)
-		return (errno);
-	if (ftruncate(fd, (off_t)size) == -1) {
-		ret = errno;
-		close(fd);
-		(void)unlink(path);
-		return (ret);
+static int
+chunk_is_zero(const uint8_t *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != 0)
+			return (0);
+	return (1);
+}
+
+/*
+ * vmctl create -i: copy input, raw or qcow2 with its backing chain, into
+ * a new image of type at path, size bytes (0: the input's), rounded up
+ * to whole megabytes (*rounded then says to what).  Chunks of zeroes
+ * are not written, so the copy stays sparse.  A half-made copy is
+ * removed.  Returns NULL or upstream's message, detail the backend's
+ * reason when there is one.
+ */
+const char *
+convert_imagefile(const char *input, int type, const char *path,
+    uint64_t size, const char **format, uint64_t *rounded, char *detail,
+    size_t detaillen)
+{
+	struct disk	*src = NULL, *dst = NULL;
+	struct iovec	 iov;
+	const char	*errstr = NULL, *ipath;
+	uint8_t		*buf = NULL;
+	uint64_t	 ssize, dsize, off, n, c, chunk;
+	size_t		 buflen = 1024 * 1024;
+	int		 itype, created = 0, r;
+
+	if (detaillen > 0)
+		detail[0] = '\0';
+	*rounded = 0;
+	*format = type == VMDF_QCOW2 ? "qcow2" : "raw";
+	itype = parse_disktype(input, &ipath);
+	if ((src = disk_open_path(itype, ipath, 1, detail,
+	    detaillen)) == NULL) {
+		errstr = "failed to open source image file";
+		goto done;
 	}
-	if (close(fd) == -1)
-		return (errno);
-	return (0);
+	ssize = disk_size(src);
+	if (size == 0)
+		size = ssize;
+	if (size < ssize) {
+		errstr = "size cannot be smaller than input disk size";
+		goto done;
+	}
+	dsize = (size + 1048575) / 1048576 * 1048576;
+	if (dsize != size)
+		*rounded = dsize;
+
+	if ((r = create_imagefile(type, path, NULL, dsize, format, detail,
+	    detaillen)) != 0) {
+		if (detail[0] == '\0')
+			snprintf(detail, detaillen, "%s: %s", path,
+			    strerror(r));
+		errstr = "failed to create destination image file";
+		goto done;
+	}
+	created = 1;
+	if ((dst = disk_open_path(type, path, 0, detail, detaillen)) == NULL) {
+		errstr = "failed to open destination image file";
+		goto done;
+	}
+	if ((buf = malloc(buflen)) == NULL) {
+		errstr = "failed to allocated buffers";
+		goto done;
+	}
+	/* 64 KiB pieces of zeroes are skipped, as upstream */
+	for (off = 0; off < ssize; off += n) {
+		n = MINIMUM(buflen, ssize - off);
+		iov.iov_base = buf;
+		iov.iov_len = n;
+		if ((r = disk_readv(src, &iov, 1, off)) != 0) {
+			snprintf(detail, detaillen, "%s", strerror(-r));
+			errstr = "failed to read from source";
+			goto done;
+		}
+		for (c = 0; c < n; c += chunk) {
+			chunk = MINIMUM(65536, n - c);
+			if (chunk_is_zero(buf + c, chunk))
+				continue;
+			iov.iov_base = buf + c;
+			iov.iov_len = chunk;
+			if ((r = disk_writev(dst, &iov, 1, off + c)) != 0) {
+				snprintf(detail, detaillen, "%s",
+				    strerror(-r));
+				errstr = "failed to write to destination";
+				goto done;
+			}
+		}
+	}
+	if ((r = disk_flush(dst)) != 0) {
+		snprintf(detail, detaillen, "%s", strerror(-r));
+		errstr = "failed to write to destination";
+		goto done;
+	}
+ done:
+	free(buf);
+	disk_close(src);
+	disk_close(dst);
+	if (errstr != NULL && created)
+		(void)unlink(path);
+	return (errstr);
 }
 
 /*

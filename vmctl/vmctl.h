@@ -116,7 +116,10 @@ int	 vm_console(uint32_t, const char *);
 
 /* vmctl.c: disk images */
 int	 parse_disktype(const char *, const char **);
-int	 create_imagefile(int, const char *, uint64_t, const char **);
+int	 create_imagefile(int, const char *, const char *, uint64_t,
+	    const char **, char *, size_t);
+const char *convert_imagefile(const char *, int, const char *, uint64_t,
+	    const char **, uint64_t *, char *, size_t);
 
 /* vmctl.c: vmctl status */
 int	 vm_info_running(const struct vmop_info_result *);
