@@ -746,7 +746,8 @@ test_cli_create(void)
 {
 	struct run	 r;
 	struct stat	 sb;
-	char		 img[PATH_MAX], img2[PATH_MAX], want[PATH_MAX + 64];
+	char		 img[PATH_MAX], img2[PATH_MAX], want[PATH_MAX + 128];
+	char		 q[PATH_MAX], q2[PATH_MAX];
 
 	(void)snprintf(img, sizeof(img), "%s/disk.img", tmpdir);
 	(void)snprintf(img2, sizeof(img2), "%s/disk2.img", tmpdir);
@@ -774,15 +775,21 @@ test_cli_create(void)
 	    "missing size argument\nusage:\tvmctl [-v] create "
 	    "[-b base | -i disk] [-s size] disk\n");
 	check(r.status == 1 && strcmp(r.err, want) == 0, "missing size");
-	run_vmctl(&r, NULL, "create", "-s", "1G", "x.qcow2", NULL);
-	check(r.status == 1 && strcmp(r.err, "vmctl: qcow2 images are not "
-	    "supported yet\n") == 0, "qcow2 by extension is refused");
-	run_vmctl(&r, NULL, "create", "-s", "1G", "qcow2:x", NULL);
-	check(r.status == 1 && strcmp(r.err, "vmctl: qcow2 images are not "
-	    "supported yet\n") == 0, "qcow2: prefix is refused");
-	run_vmctl(&r, NULL, "create", "-i", img, "x.img", NULL);
-	check(r.status == 1 && strcmp(r.err, "vmctl: qcow2 images are not "
-	    "supported yet\n") == 0, "create -i is refused");
+	(void)snprintf(q, sizeof(q), "%s/x.qcow2", tmpdir);
+	run_vmctl(&r, NULL, "create", "-s", "1G", q, NULL);
+	check(r.status == 0 && strcmp(r.err, "vmctl: qcow2 imagefile "
+	    "created\n") == 0, "qcow2 by extension");
+	(void)snprintf(q, sizeof(q), "qcow2:%s/y", tmpdir);
+	run_vmctl(&r, NULL, "create", "-s", "1G", q, NULL);
+	check(r.status == 0 && strcmp(r.err, "vmctl: qcow2 imagefile "
+	    "created\n") == 0, "qcow2: prefix");
+	(void)snprintf(q, sizeof(q), "%s/none.img", tmpdir);
+	(void)snprintf(q2, sizeof(q2), "%s/x3.img", tmpdir);
+	(void)snprintf(want, sizeof(want), "vmctl: %s: No such file or "
+	    "directory\nvmctl: failed to open source image file\n", q);
+	run_vmctl(&r, NULL, "create", "-i", q, q2, NULL);
+	check(r.status == 1 && strcmp(r.err, want) == 0 &&
+	    access(q2, F_OK) == -1, "create -i of a missing input");
 	run_vmctl(&r, NULL, "create", "-i", img, "-b", img, "x.img", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: conflicting -b and -i "
 	    "arguments\n") == 0, "-b and -i conflict");
