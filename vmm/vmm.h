@@ -124,6 +124,12 @@ struct vmm_vm	*vmm_vm_create(int, unsigned int);
 int		 vmm_vm_add_memory(struct vmm_vm *, uint64_t, uint64_t,
 		    void *);
 int		 vmm_vm_irq_line(struct vmm_vm *, unsigned int, int);
+/*
+ * Guest writes of len bytes (of value match, unless match is -1) to port
+ * addr signal the eventfd fd inside the kernel, without an exit to us.
+ */
+int		 vmm_vm_ioeventfd(struct vmm_vm *, uint16_t, unsigned int,
+		    int64_t, int);
 int		 vmm_vm_pause(struct vmm_vm *);
 int		 vmm_vm_unpause(struct vmm_vm *);
 void		 vmm_vm_destroy(struct vmm_vm *);

@@ -276,6 +276,24 @@ vmm_vm_irq_line(struct vmm_vm *vm, unsigned int irq, int level)
 	return (ioctl(vm->vm_fd, KVM_IRQ_LINE, &il));
 }
 
+int
+vmm_vm_ioeventfd(struct vmm_vm *vm, uint16_t port, unsigned int len,
+    int64_t match, int fd)
+{
+	struct kvm_ioeventfd	ioev;
+
+	memset(&ioev, 0, sizeof(ioev));
+	ioev.addr = port;
+	ioev.len = len;
+	ioev.fd = fd;
+	ioev.flags = KVM_IOEVENTFD_FLAG_PIO;
+	if (match != -1) {
+		ioev.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+		ioev.datamatch = (uint64_t)match;
+	}
+	return (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev));
+}
+
 /*
  * Freeze what the kernel keeps running for a paused guest: the KVM clock
  * (so that the guest does not see the pause) and the PIT (which would
