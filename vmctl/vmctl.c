@@ -377,6 +377,13 @@ vm_start(struct parse_result *res)
 	case VMD_DISK_INVALID:
 		warnx("specified disk image(s) are not regular files");
 		break;
+	case VMD_DISK_LOCKED:
+		warnx("disk image(s) in use by another vm");
+		break;
+	case VMD_DISK_CORRUPT:
+		warnx("disk image(s) corrupt or of an unsupported format "
+		    "(see vmd's log)");
+		break;
 	case VMD_CDROM_MISSING:
 		warnx("could not find specified iso image");
 		break;
@@ -387,8 +394,8 @@ vm_start(struct parse_result *res)
 		warnx("invalid template");
 		break;
 	case VMD_NOT_IMPLEMENTED:
-		warnx("start vm command failed: disks, cdrom and network "
-		    "interfaces are not supported yet");
+		warnx("start vm command failed: network interfaces are not "
+		    "supported yet");
 		break;
 	default:
 		errno = vmr.vmr_result;

@@ -39,10 +39,12 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "fw_cfg.h"
 #include "loadfile.h"
 #include "log.h"
 #include "proc.h"
 #include "vm.h"
+#include "virtio.h"
 
 static void	 vm_dispatch(struct imsgev *, struct imsg *);
 static void	 vm_closed(struct imsgev *);
@@ -287,6 +289,7 @@ vm_create(struct vm *vm)
 {
 	struct vmop_create_params	*vmc = &vm->vm_params;
 	struct loadfile			 lf;
+	struct fw_cfg_boot		 fwb;
 	struct event			*ev;
 	uint64_t			 rsdp = 0;
 	unsigned int			 i;
@@ -322,6 +325,14 @@ vm_create(struct vm *vm)
 		log_warn("vm %s: cannot set up the devices", vm->vm_name);
 		return (ret);
 	}
+	if ((ret = virtio_init(vm)) != 0)
+		return (ret);
+	memset(&fwb, 0, sizeof(fwb));
+	fwb.bootdev = vmc->vmc_bootdevice;
+	fwb.disk_dev = vm->vm_disk_pci;
+	fwb.cdrom_dev = vm->vm_cdrom_pci;
+	if ((vm->vm_fwcfg = fw_cfg_init(vm, &fwb)) == NULL)
+		return (errno ? errno : ENOMEM);
 	if (acpi_build(&vm->vm_mem, vm->vm_ncpus, &rsdp) == -1) {
 		log_warnx("vm %s: ACPI tables do not fit", vm->vm_name);
 		return (ENOMEM);
@@ -439,7 +450,8 @@ vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	struct vm	*vm = iev->data;
 	struct vmop_id	 vid;
-	int		 v, ret;
+	struct vmop_disk vd;
+	int		 v, ret, fd;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_VMDOP_START_VM_REQUEST:
@@ -454,6 +466,23 @@ vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    vm->vm_initrd != -1 || imsg_get_len(imsg) != 0)
 			fatalx("%s: unexpected initrd", __func__);
 		vm->vm_initrd = imsg_get_fd(imsg);
+		break;
+	case IMSG_VMDOP_START_VM_DISK:
+		if (!vm->vm_have_params || vm->vm_started ||
+		    imsg_get_fixed(imsg, &vd, sizeof(vd), "vmop_disk") == -1 ||
+		    vd.vd_idx >= vm->vm_params.vmc_ndisks ||
+		    vd.vd_idx >= VM_MAX_DISKS_PER_VM ||
+		    vd.vd_depth != (uint32_t)vm->vm_ndiskfds[vd.vd_idx] ||
+		    vd.vd_depth > VM_MAX_BASE_PER_DISK ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: unexpected disk", __func__);
+		vm->vm_diskfds[vd.vd_idx][vm->vm_ndiskfds[vd.vd_idx]++] = fd;
+		break;
+	case IMSG_VMDOP_START_VM_CDROM:
+		if (!vm->vm_have_params || vm->vm_started ||
+		    vm->vm_cdrom != -1 || imsg_get_len(imsg) != 0 ||
+		    (vm->vm_cdrom = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: unexpected cdrom", __func__);
 		break;
 	case IMSG_VMDOP_START_VM_END:
 		if (!vm->vm_have_params || vm->vm_started ||
@@ -523,6 +552,7 @@ vm_main(int fd, int kvmfd)
 		fatal("%s: calloc", __func__);
 	vm->vm_kvmfd = kvmfd;
 	vm->vm_kernel = vm->vm_initrd = vm->vm_tty = -1;
+	vm->vm_cdrom = -1;
 	vm->vm_exitfd = -1;
 	vm->vm_exitcode = -1;
 	vm->vm_state = VM_RUN;

@@ -121,6 +121,7 @@ struct ns8250;
 struct mc146818;
 struct acpi_pm;
 struct pci;
+struct fw_cfg;
 struct vm_io;
 struct imsgev;
 
@@ -162,6 +163,12 @@ struct vm {
 	int			 vm_kernel;
 	int			 vm_initrd;
 	int			 vm_tty;
+	int			 vm_diskfds[VM_MAX_DISKS_PER_VM]
+				    [1 + VM_MAX_BASE_PER_DISK];
+	int			 vm_ndiskfds[VM_MAX_DISKS_PER_VM];
+	int			 vm_cdrom;
+	int			 vm_disk_pci;	/* PCI device numbers, or -1 */
+	int			 vm_cdrom_pci;
 	int			 vm_have_params;
 	int			 vm_started;
 
@@ -171,6 +178,7 @@ struct vm {
 	struct mc146818		*vm_rtc;
 	struct acpi_pm		*vm_pm;
 	struct pci		*vm_pci;
+	struct fw_cfg		*vm_fwcfg;
 };
 
 /* vm.c, for the devices */

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "vmd.h"
+#include "disk.h"
 #include "proc.h"
 #include "log.h"
 #include "vm.h"
@@ -698,6 +699,170 @@ open_image(const char *path)
 	return (fd);
 }
 
+#define VM_MAX_DISK_FDS	(VM_MAX_DISKS_PER_VM * (1 + VM_MAX_BASE_PER_DISK))
+
+struct vm_diskfds {
+	int			fd[VM_MAX_DISK_FDS];
+	struct vmop_disk	vd[VM_MAX_DISK_FDS];
+	int			n;
+	int			cdrom;
+};
+
+static void
+diskfds_close(struct vm_diskfds *df)
+{
+	int	i;
+
+	for (i = 0; i < df->n; i++)
+		close(df->fd[i]);
+	df->n = 0;
+	if (df->cdrom != -1)
+		close(df->cdrom);
+	df->cdrom = -1;
+}
+
+/*
+ * Lock an image for as long as the descriptor lives: one writer, or any
+ * number of readers.  An open file description lock, so it goes with the
+ * descriptor to the VM process and ends with it.
+ */
+static int
+disk_lock(int fd, int rw)
+{
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = rw ? F_WRLCK : F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	return (fcntl(fd, F_OFD_SETLK, &fl));
+}
+
+/* one image of a disk: 0, or the VMD_* / errno result */
+static int
+disk_open_one(const char *vmname, const char *path, int top, int *fdp,
+    struct stat *st)
+{
+	int	fd, rw = top;
+
+	fd = -1;
+	if (top && (fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1 &&
+	    (errno == EACCES || errno == EROFS || errno == EPERM))
+		rw = 0;
+	if (fd == -1 && (!top || !rw) &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) != -1)
+		rw = 0;
+	if (fd == -1) {
+		log_warn("vm \"%s\": disk %s", vmname, path);
+		return (VMD_DISK_MISSING);
+	}
+	if (fstat(fd, st) == -1 ||
+	    (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))) {
+		log_warnx("vm \"%s\": disk %s is not a regular file",
+		    vmname, path);
+		close(fd);
+		return (VMD_DISK_INVALID);
+	}
+	if (disk_lock(fd, rw) == -1) {
+		if (errno == EAGAIN || errno == EACCES) {
+			log_warnx("vm \"%s\": disk %s is in use%s", vmname,
+			    path, top ? "" : " (as a backing file)");
+			close(fd);
+			return (VMD_DISK_LOCKED);
+		}
+		log_warn("vm \"%s\": disk %s: lock", vmname, path);
+	}
+	*fdp = fd;
+	return (0);
+}
+
+/*
+ * Open every disk of the VM and, for qcow2, its backing chain (names
+ * relative to the image that names them), refusing chains that loop or
+ * run deeper than upstream allows.  The VM process parses the images
+ * themselves, in its sandbox.
+ */
+static int
+vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df)
+{
+	struct vmop_create_params	*vmc = &vm->vm_params;
+	const char			*name = vmc->vmc_params.vcp_name;
+	char				 cur[PATH_MAX], base[PATH_MAX];
+	char				 resolved[PATH_MAX], err[DISK_ERRLEN];
+	struct stat			 st, chain[1 + VM_MAX_BASE_PER_DISK];
+	unsigned int			 i, depth, k;
+	int				 fd, ret;
+
+	df->n = 0;
+	df->cdrom = -1;
+	for (i = 0; i < vmc->vmc_ndisks; i++) {
+		if ((ret = disk_open_one(name, vmc->vmc_disks[i], 1, &fd,
+		    &chain[0])) != 0)
+			goto fail;
+		df->fd[df->n] = fd;
+		df->vd[df->n].vd_idx = i;
+		df->vd[df->n++].vd_depth = 0;
+		if (vmc->vmc_disktypes[i] != VMDF_QCOW2)
+			continue;
+		strlcpy(cur, vmc->vmc_disks[i], sizeof(cur));
+		for (depth = 1;; depth++) {
+			if (disk_backing_name(fd, cur, base, sizeof(base),
+			    resolved, sizeof(resolved), err, sizeof(err)) ==
+			    -1) {
+				log_warnx("vm \"%s\": disk %s: %s", name, cur,
+				    err);
+				ret = VMD_DISK_CORRUPT;
+				goto fail;
+			}
+			if (base[0] == '\0')
+				break;
+			if (depth > VM_MAX_BASE_PER_DISK) {
+				log_warnx("vm \"%s\": disk %s: backing chain "
+				    "deeper than %d", name, vmc->vmc_disks[i],
+				    VM_MAX_BASE_PER_DISK);
+				ret = VMD_DISK_CORRUPT;
+				goto fail;
+			}
+			if ((ret = disk_open_one(name, resolved, 0, &fd,
+			    &chain[depth])) != 0)
+				goto fail;
+			for (k = 0; k < depth; k++)
+				if (chain[k].st_dev == chain[depth].st_dev &&
+				    chain[k].st_ino == chain[depth].st_ino)
+					break;
+			if (k < depth) {
+				log_warnx("vm \"%s\": disk %s: backing chain "
+				    "loops at %s", name, vmc->vmc_disks[i],
+				    resolved);
+				close(fd);
+				ret = VMD_DISK_CORRUPT;
+				goto fail;
+			}
+			df->fd[df->n] = fd;
+			df->vd[df->n].vd_idx = i;
+			df->vd[df->n++].vd_depth = depth;
+			strlcpy(cur, resolved, sizeof(cur));
+		}
+	}
+	if (vmc->vmc_cdrom[0] != '\0') {
+		if ((df->cdrom = open(vmc->vmc_cdrom, O_RDONLY | O_CLOEXEC |
+		    O_NOCTTY)) == -1) {
+			log_warn("vm \"%s\": cdrom %s", name, vmc->vmc_cdrom);
+			ret = VMD_CDROM_MISSING;
+			goto fail;
+		}
+		if (fstat(df->cdrom, &st) == -1 || !S_ISREG(st.st_mode)) {
+			log_warnx("vm \"%s\": cdrom %s is not a regular file",
+			    name, vmc->vmc_cdrom);
+			ret = VMD_CDROM_INVALID;
+			goto fail;
+		}
+	}
+	return (0);
+ fail:
+	diskfds_close(df);
+	return (ret);
+}
+
 /*
  * Start a registered VM: open what it boots from, its pty, and hand all
  * of it to vmm.  Returns 0 or an errno / VMD_* code; the answer to the
@@ -707,51 +872,55 @@ static int
 vm_start(struct vmd_vm *vm, uint32_t peerid)
 {
 	struct vmop_create_params	*vmc = &vm->vm_params;
-	int				 kernel = -1, initrd = -1, tty;
+	struct vm_diskfds		 df;
+	int				 kernel = -1, initrd = -1, tty, i, ret;
 
 	if (vm->vm_pid != 0 || (vm->vm_state & VM_STATE_RUNNING))
 		return (EALREADY);
-	if (vmc->vmc_ndisks > 0 || vmc->vmc_cdrom[0] != '\0' ||
-	    vmc->vmc_nnics > 0)
+	if (vmc->vmc_nnics > 0)
 		return (VMD_NOT_IMPLEMENTED);
+	if ((ret = vm_open_disks(vm, &df)) != 0)
+		return (ret);
 
 	if (vm->vm_kernel != -1)
 		kernel = dup(vm->vm_kernel);
 	else if (vmc->vmc_kernel[0] != '\0') {
 		if ((kernel = open_image(vmc->vmc_kernel)) == -1) {
+			ret = errno;
 			log_warn("vm \"%s\": boot image %s",
 			    vmc->vmc_params.vcp_name, vmc->vmc_kernel);
-			return (errno);
+			goto fail;
 		}
-	} else if (vmc->vmc_ndisks == 0 && vmc->vmc_cdrom[0] == '\0')
-		return (VMD_DISK_MISSING);
-	else if ((kernel = open_image(VM_DEFAULT_BIOS)) == -1)
-		return (VMD_BIOS_MISSING);
-	if (kernel == -1)
-		return (errno);
+	} else if (vmc->vmc_ndisks == 0 && vmc->vmc_cdrom[0] == '\0') {
+		ret = VMD_DISK_MISSING;
+		goto fail;
+	} else if ((kernel = open_image(VM_DEFAULT_BIOS)) == -1) {
+		ret = VMD_BIOS_MISSING;
+		goto fail;
+	}
+	if (kernel == -1) {
+		ret = errno;
+		goto fail;
+	}
 
 	if (vm->vm_initrd != -1)
 		initrd = dup(vm->vm_initrd);
 	else if (vmc->vmc_initrd[0] != '\0' &&
 	    (initrd = open_image(vmc->vmc_initrd)) == -1) {
+		ret = errno;
 		log_warn("vm \"%s\": initrd %s", vmc->vmc_params.vcp_name,
 		    vmc->vmc_initrd);
-		close(kernel);
-		return (errno);
+		goto fail;
 	}
 
 	if (vm_opentty(vm) == -1) {
+		ret = errno;
 		log_warn("vm \"%s\": pty", vmc->vmc_params.vcp_name);
-		close(kernel);
-		if (initrd != -1)
-			close(initrd);
-		return (errno);
+		goto fail;
 	}
 	if ((tty = dup(vm->vm_tty)) == -1) {
-		close(kernel);
-		if (initrd != -1)
-			close(initrd);
-		return (errno);
+		ret = errno;
+		goto fail;
 	}
 
 	vmc->vmc_params.vcp_id = vm->vm_vmid;
@@ -762,6 +931,12 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	if (initrd != -1)
 		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_INITRD,
 		    vm->vm_vmid, initrd, NULL, 0);
+	for (i = 0; i < df.n; i++)
+		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_DISK,
+		    vm->vm_vmid, df.fd[i], &df.vd[i], sizeof(df.vd[i]));
+	if (df.cdrom != -1)
+		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_CDROM,
+		    vm->vm_vmid, df.cdrom, NULL, 0);
 	proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_END,
 	    vm->vm_vmid, tty, NULL, 0);
 
@@ -771,6 +946,13 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	vm->vm_peerid = peerid;
 	clock_gettime(CLOCK_MONOTONIC, &vm->vm_start_tv);
 	return (0);
+ fail:
+	if (kernel != -1)
+		close(kernel);
+	if (initrd != -1)
+		close(initrd);
+	diskfds_close(&df);
+	return (ret);
 }
 
 static void

@@ -64,6 +64,8 @@
 #define VMD_CDROM_INVALID	1006
 #define VMD_PARENT_INVALID	1007
 #define VMD_NOT_IMPLEMENTED	1008	/* runtime of a later milestone */
+#define VMD_DISK_LOCKED		1009	/* a writable image in use */
+#define VMD_DISK_CORRUPT	1010	/* bad header, chain or format */
 
 /* exit status of a VM process, read by vmm */
 #define VM_EXIT_POWEROFF	0	/* guest powered off (S5) or was stopped */
@@ -226,6 +228,16 @@ struct vmop_id {
 	char			vid_name[VMM_MAX_NAME_LEN];
 	uid_t			vid_uid;	/* set by control */
 	unsigned int		vid_flags;
+};
+
+/*
+ * IMSG_VMDOP_START_VM_DISK: one descriptor per message, a disk's top
+ * image (depth 0) then its backing files in order.  IMSG_VMDOP_START_VM_CDROM
+ * carries the ISO's descriptor and no payload.
+ */
+struct vmop_disk {
+	uint32_t		vd_idx;
+	uint32_t		vd_depth;
 };
 
 struct vmop_result {

@@ -37,6 +37,14 @@
 #include "proc.h"
 #include "log.h"
 
+/* a disk or cdrom descriptor on its way to the VM process */
+#define VMM_MAX_XFDS	(VM_MAX_DISKS_PER_VM * (1 + VM_MAX_BASE_PER_DISK) + 1)
+struct vmm_xfd {
+	uint32_t			 type;
+	struct vmop_disk		 vd;
+	int				 fd;
+};
+
 struct vmm_vm {
 	TAILQ_ENTRY(vmm_vm)		 entry;
 	uint32_t			 id;
@@ -48,6 +56,8 @@ struct vmm_vm {
 	struct vmop_create_params	*vmc;		/* until exec */
 	int				 kernel;
 	int				 initrd;
+	struct vmm_xfd			 xfd[VMM_MAX_XFDS];	/* disks */
+	int				 nxfd;
 	uint32_t			 pause_peer;
 	uint32_t			 unpause_peer;
 	struct event			 timer;
@@ -170,6 +180,8 @@ vmm_vm_free(struct vmm_vm *vm)
 		close(vm->kernel);
 	if (vm->initrd != -1)
 		close(vm->initrd);
+	while (vm->nxfd > 0)
+		close(vm->xfd[--vm->nxfd].fd);
 	free(vm->vmc);
 	free(vm);
 }
@@ -178,6 +190,7 @@ static void
 vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	struct vmm_vm	*vm;
+	struct vmm_xfd	*x;
 	struct vmop_id	 vid;
 	struct timeval	 tv;
 	uint32_t	 type = imsg_get_type(imsg), id = imsg_get_id(imsg);
@@ -236,6 +249,26 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		if (vm->initrd != -1)
 			close(vm->initrd);
 		vm->initrd = fd;
+		break;
+	case IMSG_VMDOP_START_VM_DISK:
+	case IMSG_VMDOP_START_VM_CDROM:
+		fd = imsg_get_fd(imsg);
+		if ((vm = vmm_getbyid(id)) == NULL || vm->vmc == NULL ||
+		    fd == -1 || vm->nxfd >= VMM_MAX_XFDS) {
+			if (fd != -1)
+				close(fd);
+			break;
+		}
+		x = &vm->xfd[vm->nxfd];
+		memset(x, 0, sizeof(*x));
+		if (type == IMSG_VMDOP_START_VM_DISK &&
+		    imsg_get_fixed(imsg, &x->vd, sizeof(x->vd), "disk") == -1) {
+			close(fd);
+			break;
+		}
+		x->type = type;
+		x->fd = fd;
+		vm->nxfd++;
 		break;
 	case IMSG_VMDOP_START_VM_END:
 		fd = imsg_get_fd(imsg);
@@ -364,6 +397,12 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		    vm->initrd, NULL, 0);
 		vm->initrd = -1;
 	}
+	for (i = 0; i < vm->nxfd; i++)
+		imsgev_compose(&vm->iev, vm->xfd[i].type, 0, 0, vm->xfd[i].fd,
+		    vm->xfd[i].type == IMSG_VMDOP_START_VM_DISK ?
+		    &vm->xfd[i].vd : NULL, vm->xfd[i].type ==
+		    IMSG_VMDOP_START_VM_DISK ? sizeof(vm->xfd[i].vd) : 0);
+	vm->nxfd = 0;
 	imsgev_compose(&vm->iev, IMSG_VMDOP_START_VM_END, 0, 0, tty, NULL, 0);
 	free(vm->vmc);
 	vm->vmc = NULL;

@@ -942,8 +942,17 @@ test_proto_start(void)
 	sc_result = VMD_NOT_IMPLEMENTED;
 	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: start vm command failed: "
-	    "disks, cdrom and network interfaces are not supported yet\n") ==
-	    0, "VMD_NOT_IMPLEMENTED");
+	    "network interfaces are not supported yet\n") == 0,
+	    "VMD_NOT_IMPLEMENTED");
+	sc_result = VMD_DISK_LOCKED;
+	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: disk image(s) in use by "
+	    "another vm\n") == 0, "VMD_DISK_LOCKED");
+	sc_result = VMD_DISK_CORRUPT;
+	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: disk image(s) corrupt or "
+	    "of an unsupported format (see vmd's log)\n") == 0,
+	    "VMD_DISK_CORRUPT");
 	sc_result = EALREADY;
 	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: start vm command failed: "

@@ -1,0 +1,821 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The virtio 1.x PCI transport and split virtqueues shared by every
+ * virtio device of the VM (see virtio.h for the layout).
+ *
+ * Locking: dev->mtx covers the transport registers and the ISR; each
+ * vq->mtx covers that ring's indices.  dev->mtx may be held while a
+ * vq->mtx is taken, never the other way round.  The count of requests
+ * in flight is atomic so that a reset can wait for it without either.
+ */
+
+#include <sys/types.h>
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "disk.h"
+#include "log.h"
+#include "pci.h"
+#include "virtio.h"
+
+/* PCI capabilities */
+#define PCI_STATUS_CAPLIST	0x10
+#define PCI_CAPLIST_PTR		0x34
+#define PCI_CAP_VENDOR		0x09
+#define VIRTIO_CAP_COMMON	1
+#define VIRTIO_CAP_NOTIFY	2
+#define VIRTIO_CAP_ISR		3
+#define VIRTIO_CAP_DEVICE	4
+
+/* descriptors */
+#define VRING_DESC_F_NEXT	1
+#define VRING_DESC_F_WRITE	2
+#define VRING_DESC_F_INDIRECT	4
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+#define VRING_USED_F_NO_NOTIFY	1
+#define VRING_DESC_SIZE		16
+
+/* common configuration fields */
+#define CC_DFSELECT		0x00
+#define CC_DF			0x04
+#define CC_GFSELECT		0x08
+#define CC_GF			0x0c
+#define CC_MSIX			0x10
+#define CC_NUMQ			0x12
+#define CC_STATUS		0x14
+#define CC_CFGGEN		0x15
+#define CC_QSELECT		0x16
+#define CC_QSIZE		0x18
+#define CC_QMSIX		0x1a
+#define CC_QENABLE		0x1c
+#define CC_QNOTIFYOFF		0x1e
+#define CC_QDESC		0x20
+#define CC_QDRIVER		0x28
+#define CC_QDEVICE		0x30
+
+#define VIRTIO_NO_VECTOR	0xffff
+
+static const struct {
+	unsigned int	off;
+	unsigned int	len;
+} cc_fields[] = {
+	{ CC_DFSELECT, 4 }, { CC_DF, 4 }, { CC_GFSELECT, 4 }, { CC_GF, 4 },
+	{ CC_MSIX, 2 }, { CC_NUMQ, 2 }, { CC_STATUS, 1 }, { CC_CFGGEN, 1 },
+	{ CC_QSELECT, 2 }, { CC_QSIZE, 2 }, { CC_QMSIX, 2 },
+	{ CC_QENABLE, 2 }, { CC_QNOTIFYOFF, 2 }, { CC_QDESC, 8 },
+	{ CC_QDRIVER, 8 }, { CC_QDEVICE, 8 },
+};
+
+static inline void
+put_le(uint8_t *p, uint64_t v, unsigned int len)
+{
+	unsigned int	i;
+
+	for (i = 0; i < len; i++)
+		p[i] = v >> (8 * i);
+}
+
+static inline uint64_t
+get_le(const uint8_t *p, unsigned int len)
+{
+	uint64_t	v = 0;
+	unsigned int	i;
+
+	for (i = 0; i < len; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return (v);
+}
+
+int
+virtio_negotiated(struct virtio_dev *d, uint64_t f)
+{
+	return ((__atomic_load_n(&d->driver_features, __ATOMIC_RELAXED) &
+	    f) == f);
+}
+
+/*
+ * The guest broke the protocol: say so once, tell the driver, and stop
+ * using the rings until it resets the device.
+ */
+static void
+needs_reset_locked(struct virtio_dev *d, const char *why)
+{
+	unsigned int	i;
+
+	if (!(d->status & VIRTIO_STATUS_NEEDS_RESET))
+		log_warnx("vm %s: %s: %s; device stopped until the guest "
+		    "resets it", d->vm->vm_name, d->name, why);
+	for (i = 0; i < d->nqueues; i++)
+		__atomic_store_n(&d->vq[i].enabled, 0, __ATOMIC_SEQ_CST);
+	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+}
+
+void
+virtio_needs_reset(struct virtio_dev *d, const char *why)
+{
+	pthread_mutex_lock(&d->mtx);
+	needs_reset_locked(d, why);
+	pthread_mutex_unlock(&d->mtx);
+}
+
+static void
+virtio_set_irq(struct virtio_dev *d, int level)
+{
+	if (d->irq_level == level)
+		return;
+	d->irq_level = level;
+	pci_set_irq(d->vm->vm_pci, d->pcidev, level);
+}
+
+/* used ring helpers: flags, idx, ring[size] of {id, len}, avail_event */
+static inline volatile uint16_t *
+used_idx_ptr(struct virtio_vq *vq)
+{
+	return ((volatile uint16_t *)(vq->used + 2));
+}
+
+static inline volatile uint16_t *
+avail_event_ptr(struct virtio_vq *vq)
+{
+	return ((volatile uint16_t *)(vq->used + 4 + 8 * vq->size));
+}
+
+static void
+vq_clear(struct virtio_vq *vq)
+{
+	vq->enabled = 0;
+	vq->gen++;
+	vq->size = vq->maxsize;
+	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+	vq->desc = vq->used = NULL;
+	vq->avail = NULL;
+	vq->last_avail = vq->used_idx = vq->signalled = 0;
+}
+
+/* queue_enable, dev->mtx held: the rings must be in RAM, sized, aligned */
+static void
+vq_enable(struct virtio_dev *d, struct virtio_vq *vq)
+{
+	const struct vm_mem	*mem = &d->vm->vm_mem;
+	uint64_t		 dlen, alen, ulen;
+	void			*dp, *ap, *up;
+
+	dlen = (uint64_t)VRING_DESC_SIZE * vq->size;
+	alen = 6 + 2ULL * vq->size;
+	ulen = 6 + 8ULL * vq->size;
+	if (vq->size == 0 || (vq->size & (vq->size - 1)) != 0 ||
+	    vq->size > vq->maxsize) {
+		needs_reset_locked(d, "queue size is not a power of 2 within "
+		    "the maximum");
+		return;
+	}
+	if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) ||
+	    (vq->used_gpa & 3)) {
+		needs_reset_locked(d, "misaligned ring");
+		return;
+	}
+	if ((dp = vm_mem_ptr(mem, vq->desc_gpa, dlen)) == NULL ||
+	    (ap = vm_mem_ptr(mem, vq->avail_gpa, alen)) == NULL ||
+	    (up = vm_mem_ptr(mem, vq->used_gpa, ulen)) == NULL) {
+		needs_reset_locked(d, "ring outside guest memory");
+		return;
+	}
+	pthread_mutex_lock(&vq->mtx);
+	vq->desc = dp;
+	vq->avail = ap;
+	vq->used = up;
+	vq->last_avail = vq->used_idx = vq->signalled = 0;
+	__atomic_store_n(&vq->enabled, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vq->mtx);
+}
+
+/* Called with dev->mtx held, from the vCPU that wrote status 0. */
+static void
+virtio_reset(struct virtio_dev *d)
+{
+	struct timespec	ts;
+	unsigned int	i;
+
+	for (i = 0; i < d->nqueues; i++) {
+		pthread_mutex_lock(&d->vq[i].mtx);
+		vq_clear(&d->vq[i]);
+		pthread_mutex_unlock(&d->vq[i].mtx);
+	}
+	/* requests being worked on finish (and are dropped) first */
+	while (__atomic_load_n(&d->inflight, __ATOMIC_SEQ_CST) > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		(void)pthread_cond_timedwait(&d->idle, &d->mtx, &ts);
+	}
+	if (d->ops->reset != NULL)
+		d->ops->reset(d);
+	d->driver_features = 0;
+	d->dfselect = d->gfselect = 0;
+	d->status = 0;
+	d->qselect = 0;
+	d->isr = 0;
+	virtio_set_irq(d, 0);
+}
+
+static void
+common_image(struct virtio_dev *d, uint8_t *b)
+{
+	struct virtio_vq	*vq = NULL;
+
+	memset(b, 0, VIRTIO_COMMON_LEN);
+	put_le(b + CC_DFSELECT, d->dfselect, 4);
+	if (d->dfselect < 2)
+		put_le(b + CC_DF, d->features >> (32 * d->dfselect), 4);
+	put_le(b + CC_GFSELECT, d->gfselect, 4);
+	if (d->gfselect < 2)
+		put_le(b + CC_GF, d->driver_features >> (32 * d->gfselect),
+		    4);
+	put_le(b + CC_MSIX, VIRTIO_NO_VECTOR, 2);
+	put_le(b + CC_NUMQ, d->nqueues, 2);
+	b[CC_STATUS] = d->status;
+	b[CC_CFGGEN] = d->cfggen;
+	put_le(b + CC_QSELECT, d->qselect, 2);
+	if (d->qselect < d->nqueues)
+		vq = &d->vq[d->qselect];
+	if (vq == NULL)
+		return;
+	put_le(b + CC_QSIZE, vq->size, 2);
+	put_le(b + CC_QMSIX, VIRTIO_NO_VECTOR, 2);
+	put_le(b + CC_QENABLE, vq->enabled, 2);
+	put_le(b + CC_QNOTIFYOFF, 0, 2);
+	put_le(b + CC_QDESC, vq->desc_gpa, 8);
+	put_le(b + CC_QDRIVER, vq->avail_gpa, 8);
+	put_le(b + CC_QDEVICE, vq->used_gpa, 8);
+}
+
+static void
+common_set_status(struct virtio_dev *d, uint8_t v)
+{
+	uint8_t	old = d->status;
+
+	if (v == 0) {
+		virtio_reset(d);
+		return;
+	}
+	if ((v & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(old & VIRTIO_STATUS_FEATURES_OK)) {
+		/* only what we offered, and never without VERSION_1 */
+		if ((d->driver_features & ~d->features) != 0 ||
+		    !(d->driver_features & VIRTIO_F_VERSION_1))
+			v &= ~VIRTIO_STATUS_FEATURES_OK;
+	}
+	d->status = v | (old & VIRTIO_STATUS_NEEDS_RESET);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(old & VIRTIO_STATUS_DRIVER_OK) && d->ops->ready != NULL)
+		d->ops->ready(d);
+}
+
+static void
+common_write_field(struct virtio_dev *d, unsigned int off, uint64_t v)
+{
+	struct virtio_vq	*vq = NULL;
+	uint64_t		 mask;
+
+	if (d->qselect < d->nqueues)
+		vq = &d->vq[d->qselect];
+	switch (off) {
+	case CC_DFSELECT:
+		d->dfselect = v;
+		return;
+	case CC_GFSELECT:
+		d->gfselect = v;
+		return;
+	case CC_GF:
+		if (d->gfselect >= 2 ||
+		    (d->status & VIRTIO_STATUS_FEATURES_OK))
+			return;
+		mask = 0xffffffffULL << (32 * d->gfselect);
+		d->driver_features = (d->driver_features & ~mask) |
+		    ((v << (32 * d->gfselect)) & mask);
+		return;
+	case CC_STATUS:
+		common_set_status(d, v);
+		return;
+	case CC_QSELECT:
+		d->qselect = v;
+		return;
+	}
+	/* the queue's own fields, until it is enabled */
+	if (vq == NULL || vq->enabled)
+		return;
+	switch (off) {
+	case CC_QSIZE:
+		vq->size = v;
+		break;
+	case CC_QENABLE:
+		if (v == 1)
+			vq_enable(d, vq);
+		break;
+	case CC_QDESC:
+		vq->desc_gpa = v;
+		break;
+	case CC_QDRIVER:
+		vq->avail_gpa = v;
+		break;
+	case CC_QDEVICE:
+		vq->used_gpa = v;
+		break;
+	}
+}
+
+/* a write of size bytes at off: every field it touches is updated */
+static void
+common_write(struct virtio_dev *d, unsigned int off, int size, uint32_t val)
+{
+	uint8_t		img[VIRTIO_COMMON_LEN];
+	uint64_t	old, new;
+	unsigned int	i, fo, fl;
+
+	common_image(d, img);
+	for (i = 0; i < nitems(cc_fields); i++) {
+		fo = cc_fields[i].off;
+		fl = cc_fields[i].len;
+		if (off >= fo + fl || off + size <= fo)
+			continue;
+		old = get_le(img + fo, fl);
+		put_le(img + off, val, size);
+		new = get_le(img + fo, fl);
+		if (new != old || fo == CC_STATUS || fo == CC_QENABLE)
+			common_write_field(d, fo, new);
+		common_image(d, img);
+	}
+}
+
+static void
+virtio_bar_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
+{
+	struct virtio_dev	*d = arg;
+	unsigned int		 off = port - d->iobase, q;
+	uint8_t			 img[VIRTIO_COMMON_LEN];
+	uint64_t		 one = 1;
+
+	if (off >= VIRTIO_BAR_NOTIFY && off < VIRTIO_BAR_NOTIFY + 4) {
+		/* only when the kernel did not take it (no ioeventfd) */
+		if (in) {
+			*data = 0xffffffff;
+			return;
+		}
+		q = *data & 0xffff;
+		if (q < d->nqueues &&
+		    write(d->vq[q].kickfd, &one, sizeof(one)) == -1)
+			log_debug("%s: kick: %s", d->name, strerror(errno));
+		return;
+	}
+
+	pthread_mutex_lock(&d->mtx);
+	if (off + size <= VIRTIO_COMMON_LEN) {
+		if (in) {
+			common_image(d, img);
+			*data = get_le(img + off, size);
+		} else
+			common_write(d, off, size, *data);
+	} else if (off == VIRTIO_BAR_ISR) {
+		if (in) {
+			*data = d->isr;
+			d->isr = 0;
+			virtio_set_irq(d, 0);
+		}
+	} else if (off >= VIRTIO_BAR_DEVICE &&
+	    off + size <= VIRTIO_BAR_DEVICE + d->cfglen) {
+		off -= VIRTIO_BAR_DEVICE;
+		if (in)
+			*data = get_le(d->cfg + off, size);
+		else if (d->ops->cfg_write != NULL)
+			d->ops->cfg_write(d, off, size, *data);
+	} else if (in)
+		*data = 0xffffffff;
+	pthread_mutex_unlock(&d->mtx);
+}
+
+static void
+virtio_cap(uint8_t *cfg, unsigned int at, unsigned int next, int type,
+    unsigned int off, unsigned int len, unsigned int caplen)
+{
+	cfg[at] = PCI_CAP_VENDOR;
+	cfg[at + 1] = next;
+	cfg[at + 2] = caplen;
+	cfg[at + 3] = type;
+	cfg[at + 4] = 0;		/* BAR0 */
+	put_le(cfg + at + 8, off, 4);
+	put_le(cfg + at + 12, len, 4);
+}
+
+int
+virtio_dev_init(struct vm *vm, struct virtio_dev *d,
+    const struct virtio_devinfo *di)
+{
+	struct pci_devinfo	 pdi;
+	struct virtio_vq	*vq;
+	uint64_t		 addr;
+	uint8_t			*cfg;
+	unsigned int		 i;
+
+	memset(d, 0, sizeof(*d));
+	d->vm = vm;
+	d->name = di->name;
+	d->type = di->type;
+	d->ops = di->ops;
+	d->softc = di->softc;
+	d->features = di->features | VIRTIO_F_VERSION_1;
+	d->nqueues = di->nqueues;
+	d->cfglen = di->cfglen;
+	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->idle, NULL);
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		d->vq[i].kickfd = -1;
+
+	memset(&pdi, 0, sizeof(pdi));
+	pdi.vendor = VIRTIO_PCI_VENDOR;
+	pdi.product = VIRTIO_PCI_PRODUCT_BASE + di->type;
+	pdi.class = di->class;
+	pdi.subclass = di->subclass;
+	pdi.revision = 1;
+	pdi.subsys_vendor = VIRTIO_PCI_VENDOR;
+	pdi.subsys_id = di->type;
+	pdi.want_irq = 1;
+	if ((d->pcidev = pci_add_device(vm->vm_pci, &pdi)) == -1)
+		return (-1);
+	if (pci_add_bar(vm->vm_pci, d->pcidev, PCI_BAR_IO, virtio_bar_io,
+	    NULL, d, &addr) == -1)
+		return (-1);
+	d->iobase = addr;
+
+	cfg = pci_cfg_space(vm->vm_pci, d->pcidev);
+	cfg[0x06] |= PCI_STATUS_CAPLIST;
+	cfg[PCI_CAPLIST_PTR] = 0x40;
+	virtio_cap(cfg, 0x40, 0x50, VIRTIO_CAP_COMMON, VIRTIO_BAR_COMMON,
+	    VIRTIO_COMMON_LEN, 16);
+	virtio_cap(cfg, 0x50, 0x68, VIRTIO_CAP_NOTIFY, VIRTIO_BAR_NOTIFY,
+	    2, 20);
+	put_le(cfg + 0x50 + 16, 0, 4);	/* notify_off_multiplier */
+	virtio_cap(cfg, 0x68, d->cfglen ? 0x78 : 0, VIRTIO_CAP_ISR,
+	    VIRTIO_BAR_ISR, 1, 16);
+	if (d->cfglen)
+		virtio_cap(cfg, 0x78, 0, VIRTIO_CAP_DEVICE,
+		    VIRTIO_BAR_DEVICE, d->cfglen, 16);
+
+	for (i = 0; i < d->nqueues; i++) {
+		vq = &d->vq[i];
+		vq->dev = d;
+		vq->idx = i;
+		vq->maxsize = di->qsize;
+		pthread_mutex_init(&vq->mtx, NULL);
+		vq_clear(vq);
+		if ((vq->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) ==
+		    -1)
+			return (-1);
+		if (vmm_vm_ioeventfd(vm->vm_vmm, d->iobase +
+		    VIRTIO_BAR_NOTIFY, 2, i, vq->kickfd) == -1)
+			log_debug("%s: no ioeventfd for queue %u: %s",
+			    d->name, i, strerror(errno));
+	}
+	return (0);
+}
+
+/* the kick eventfd was readable: take its count */
+void
+vq_kick_ack(struct virtio_vq *vq)
+{
+	uint64_t	n;
+
+	(void)read(vq->kickfd, &n, sizeof(n));
+}
+
+/*
+ * Read descriptor i of a table into the request.  Returns the next
+ * index, -1 at the end of the chain, -2 on an error (why is set).
+ */
+static int
+vq_desc(struct virtio_vq *vq, volatile uint8_t *table, unsigned int tsize,
+    unsigned int i, struct virtio_req *r, int *indirect, const char **why)
+{
+	struct virtio_dev	*d = vq->dev;
+	uint64_t		 addr;
+	uint32_t		 len;
+	uint16_t		 flags, next;
+	volatile uint8_t	*p;
+	void			*hva;
+
+	if (i >= tsize) {
+		*why = "descriptor index out of range";
+		return (-2);
+	}
+	p = table + VRING_DESC_SIZE * i;
+	addr = *(volatile uint64_t *)p;
+	len = *(volatile uint32_t *)(p + 8);
+	flags = *(volatile uint16_t *)(p + 12);
+	next = *(volatile uint16_t *)(p + 14);
+
+	if (flags & VRING_DESC_F_INDIRECT) {
+		*indirect = 1;
+		if (!virtio_negotiated(d, VIRTIO_F_INDIRECT_DESC) ||
+		    (flags & VRING_DESC_F_NEXT) || len == 0 ||
+		    len % VRING_DESC_SIZE != 0) {
+			*why = "bad indirect descriptor";
+			return (-2);
+		}
+		return (-3);	/* the caller switches tables */
+	}
+	if (len > 0) {
+		if (r->nrd + r->nwr >= VIRTIO_MAX_SEGS) {
+			*why = "descriptor chain too long";
+			return (-2);
+		}
+		if ((hva = vm_mem_ptr(&d->vm->vm_mem, addr, len)) == NULL) {
+			*why = "buffer outside guest memory";
+			return (-2);
+		}
+		r->iov[r->nrd + r->nwr].iov_base = hva;
+		r->iov[r->nrd + r->nwr].iov_len = len;
+		if (flags & VRING_DESC_F_WRITE) {
+			r->nwr++;
+			r->wrlen += len;
+		} else {
+			if (r->nwr > 0) {
+				*why = "readable buffer after a writable one";
+				return (-2);
+			}
+			r->nrd++;
+			r->rdlen += len;
+		}
+	}
+	if (!(flags & VRING_DESC_F_NEXT))
+		return (-1);
+	return (next);
+}
+
+/* the chain starting at head; 0, or -1 with the reason in *why */
+static int
+vq_chain(struct virtio_vq *vq, uint16_t head, struct virtio_req *r,
+    const char **why)
+{
+	volatile uint8_t	*table = vq->desc, *ind;
+	unsigned int		 tsize = vq->size, count = 0, i = head;
+	uint64_t		 addr;
+	uint32_t		 len;
+	int			 indirect = 0, n;
+
+	r->head = head;
+	r->nrd = r->nwr = 0;
+	r->rdlen = r->wrlen = 0;
+	for (;;) {
+		if (++count > tsize) {
+			*why = "descriptor chain loops";
+			return (-1);
+		}
+		n = vq_desc(vq, table, tsize, i, r, &indirect, why);
+		if (n == -1)
+			return (0);
+		if (n == -2)
+			return (-1);
+		if (n == -3) {
+			if (table != vq->desc) {
+				*why = "nested indirect descriptors";
+				return (-1);
+			}
+			addr = *(volatile uint64_t *)(table +
+			    VRING_DESC_SIZE * i);
+			len = *(volatile uint32_t *)(table +
+			    VRING_DESC_SIZE * i + 8);
+			if (len / VRING_DESC_SIZE > 65536 ||
+			    (ind = vm_mem_ptr(&vq->dev->vm->vm_mem, addr,
+			    len)) == NULL) {
+				*why = "indirect table outside guest memory";
+				return (-1);
+			}
+			table = ind;
+			tsize = len / VRING_DESC_SIZE;
+			count = 0;
+			i = 0;
+			continue;
+		}
+		i = n;
+	}
+}
+
+/*
+ * Take the next available chain.  1 with *r filled, 0 if there is none,
+ * -1 if the ring is broken (the device then waits for a reset).
+ */
+int
+vq_pop(struct virtio_vq *vq, struct virtio_req *r)
+{
+	const char	*why = NULL;
+	uint16_t	 avail, head;
+
+	pthread_mutex_lock(&vq->mtx);
+	if (!__atomic_load_n(&vq->enabled, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_unlock(&vq->mtx);
+		return (0);
+	}
+	avail = __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE);
+	if (avail == vq->last_avail) {
+		pthread_mutex_unlock(&vq->mtx);
+		return (0);
+	}
+	if ((uint16_t)(avail - vq->last_avail) > vq->size) {
+		why = "available index ran ahead of the ring";
+		goto bad;
+	}
+	head = vq->avail[2 + vq->last_avail % vq->size];
+	if (vq_chain(vq, head, r, &why) == -1)
+		goto bad;
+	vq->last_avail++;
+	r->gen = vq->gen;
+	__atomic_add_fetch(&vq->dev->inflight, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vq->mtx);
+	return (1);
+ bad:
+	pthread_mutex_unlock(&vq->mtx);
+	virtio_needs_reset(vq->dev, why);
+	return (-1);
+}
+
+/* Give a chain back with len bytes written into it. */
+void
+vq_push(struct virtio_vq *vq, const struct virtio_req *r, uint32_t len)
+{
+	struct virtio_dev	*d = vq->dev;
+	volatile uint8_t	*e;
+
+	pthread_mutex_lock(&vq->mtx);
+	if (vq->enabled && r->gen == vq->gen) {
+		e = vq->used + 4 + 8 * (vq->used_idx % vq->size);
+		*(volatile uint32_t *)e = r->head;
+		*(volatile uint32_t *)(e + 4) = len;
+		vq->used_idx++;
+		__atomic_store_n(used_idx_ptr(vq), vq->used_idx,
+		    __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vq->mtx);
+	if (__atomic_sub_fetch(&d->inflight, 1, __ATOMIC_SEQ_CST) == 0) {
+		pthread_mutex_lock(&d->mtx);
+		pthread_cond_broadcast(&d->idle);
+		pthread_mutex_unlock(&d->mtx);
+	}
+}
+
+/*
+ * Interrupt the driver for what was pushed, unless it asked not to be
+ * (VRING_AVAIL_F_NO_INTERRUPT, or the used_event of EVENT_IDX).
+ */
+void
+vq_interrupt(struct virtio_vq *vq)
+{
+	struct virtio_dev	*d = vq->dev;
+	uint16_t		 ev, old, new;
+	int			 need;
+
+	pthread_mutex_lock(&vq->mtx);
+	if (!vq->enabled || vq->signalled == vq->used_idx) {
+		pthread_mutex_unlock(&vq->mtx);
+		return;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	old = vq->signalled;
+	new = vq->used_idx;
+	if (virtio_negotiated(d, VIRTIO_F_EVENT_IDX)) {
+		ev = vq->avail[2 + vq->size];
+		need = (uint16_t)(new - ev - 1) < (uint16_t)(new - old);
+	} else
+		need = !(vq->avail[0] & VRING_AVAIL_F_NO_INTERRUPT);
+	vq->signalled = new;
+	pthread_mutex_unlock(&vq->mtx);
+	if (!need)
+		return;
+	pthread_mutex_lock(&d->mtx);
+	d->isr |= 1;
+	virtio_set_irq(d, 1);
+	pthread_mutex_unlock(&d->mtx);
+}
+
+/* while the device works through the ring, the driver need not kick */
+void
+vq_notify_disable(struct virtio_vq *vq)
+{
+	pthread_mutex_lock(&vq->mtx);
+	if (vq->enabled && !virtio_negotiated(vq->dev, VIRTIO_F_EVENT_IDX))
+		*(volatile uint16_t *)vq->used |= VRING_USED_F_NO_NOTIFY;
+	pthread_mutex_unlock(&vq->mtx);
+}
+
+/*
+ * Ask for kicks again before sleeping.  Returns 1 if chains arrived in
+ * the meantime (do not sleep), else 0.
+ */
+int
+vq_notify_enable(struct virtio_vq *vq)
+{
+	int	more;
+
+	pthread_mutex_lock(&vq->mtx);
+	if (!vq->enabled) {
+		pthread_mutex_unlock(&vq->mtx);
+		return (0);
+	}
+	if (virtio_negotiated(vq->dev, VIRTIO_F_EVENT_IDX))
+		*avail_event_ptr(vq) = vq->last_avail;
+	else
+		*(volatile uint16_t *)vq->used &= ~VRING_USED_F_NO_NOTIFY;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	more = vq->avail[1] != vq->last_avail;
+	pthread_mutex_unlock(&vq->mtx);
+	return (more);
+}
+
+/* Copy len bytes from buf to offset skip of the buffers. */
+size_t
+buf_to_iov(const void *buf, size_t len, const struct iovec *iov, int n,
+    size_t skip)
+{
+	size_t	done = 0, c;
+	int	i;
+
+	for (i = 0; i < n && done < len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		c = MINIMUM(iov[i].iov_len - skip, len - done);
+		memcpy((uint8_t *)iov[i].iov_base + skip,
+		    (const uint8_t *)buf + done, c);
+		done += c;
+		skip = 0;
+	}
+	return (done);
+}
+
+/*
+ * The VM's virtio devices, in upstream's PCI order: the entropy device,
+ * (network interfaces,) the disks, the CD-ROM.  Returns 0 or the start
+ * result (VMD_* or errno) with the reason logged.
+ */
+int
+virtio_init(struct vm *vm)
+{
+	struct vmop_create_params	*vmc = &vm->vm_params;
+	unsigned int			 i;
+	int				 n, dev;
+
+	vm->vm_disk_pci = vm->vm_cdrom_pci = -1;
+	if (viorng_init(vm) == -1) {
+		log_warn("vm %s: entropy device", vm->vm_name);
+		return (errno ? errno : EINVAL);
+	}
+	for (i = 0; i < vmc->vmc_ndisks; i++) {
+		if ((n = vm->vm_ndiskfds[i]) == 0) {
+			log_warnx("vm %s: no descriptor for disk %s",
+			    vm->vm_name, vmc->vmc_disks[i]);
+			return (VMD_DISK_MISSING);
+		}
+		if ((dev = vioblk_init(vm, i, vm->vm_diskfds[i], n)) == -1) {
+			if (errno == EINVAL)
+				return (VMD_DISK_CORRUPT);
+			log_warn("vm %s: disk %s", vm->vm_name,
+			    vmc->vmc_disks[i]);
+			return (errno ? errno : EINVAL);
+		}
+		vm->vm_ndiskfds[i] = 0;		/* the device has them */
+		if (i == 0)
+			vm->vm_disk_pci = dev;
+	}
+	if (vm->vm_cdrom != -1) {
+		if ((vm->vm_cdrom_pci = vioscsi_init(vm, vm->vm_cdrom)) ==
+		    -1) {
+			log_warn("vm %s: cdrom %s", vm->vm_name,
+			    vmc->vmc_cdrom);
+			return (errno ? errno : EINVAL);
+		}
+		vm->vm_cdrom = -1;
+	}
+	return (0);
+}

@@ -1,0 +1,185 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * virtio 1.x over PCI, as upstream lays it out: one I/O BAR holding the
+ * common configuration at 0x000, the notify register at 0x100 (every
+ * queue notifies there, the value written is the queue index), the ISR
+ * at 0x200 and the device configuration at 0x300.  Legacy INTx only.
+ *
+ * Notifies reach the device as an eventfd per queue (KVM ioeventfd, so
+ * a kick never leaves the kernel on the vCPU's side); devices wait on
+ * those descriptors in their own threads and never block a vCPU.  The
+ * split rings live in guest memory; every index and address a guest
+ * gives is checked before use, and a broken ring marks the device
+ * DEVICE_NEEDS_RESET instead of harming anything else.
+ */
+
+#ifndef VIRTIO_H
+#define VIRTIO_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "vm.h"
+
+#define VIRTIO_PCI_VENDOR		0x1af4
+#define VIRTIO_PCI_PRODUCT_BASE		0x1040
+
+#define VIRTIO_ID_NET			1
+#define VIRTIO_ID_BLOCK			2
+#define VIRTIO_ID_RNG			4
+#define VIRTIO_ID_SCSI			8
+
+/* device status */
+#define VIRTIO_STATUS_ACK		0x01
+#define VIRTIO_STATUS_DRIVER		0x02
+#define VIRTIO_STATUS_DRIVER_OK		0x04
+#define VIRTIO_STATUS_FEATURES_OK	0x08
+#define VIRTIO_STATUS_NEEDS_RESET	0x40
+#define VIRTIO_STATUS_FAILED		0x80
+
+/* transport features */
+#define VIRTIO_F_INDIRECT_DESC		(1ULL << 28)
+#define VIRTIO_F_EVENT_IDX		(1ULL << 29)
+#define VIRTIO_F_VERSION_1		(1ULL << 32)
+
+#define VIRTIO_MAX_QUEUES		4
+#define VIRTIO_MAX_SEGS			256	/* per request */
+#define VIRTIO_CFG_MAX			64	/* device config bytes */
+
+/* BAR layout */
+#define VIRTIO_BAR_COMMON		0x000
+#define VIRTIO_BAR_NOTIFY		0x100
+#define VIRTIO_BAR_ISR			0x200
+#define VIRTIO_BAR_DEVICE		0x300
+#define VIRTIO_COMMON_LEN		0x38
+
+struct virtio_dev;
+
+/* one descriptor chain, as the device sees it */
+struct virtio_req {
+	uint16_t		 head;
+	unsigned int		 gen;		/* queue generation */
+	struct iovec		 iov[VIRTIO_MAX_SEGS];
+	int			 nrd;		/* device-readable first */
+	int			 nwr;		/* then device-writable */
+	size_t			 rdlen;
+	size_t			 wrlen;
+};
+
+struct virtio_vq {
+	struct virtio_dev	*dev;
+	unsigned int		 idx;
+	pthread_mutex_t		 mtx;		/* pop, push, state */
+	uint16_t		 maxsize;
+	uint16_t		 size;
+	int			 enabled;
+	unsigned int		 gen;		/* bumped by each reset */
+	uint64_t		 desc_gpa;
+	uint64_t		 avail_gpa;
+	uint64_t		 used_gpa;
+	volatile uint8_t	*desc;
+	volatile uint16_t	*avail;		/* flags, idx, ring[], used_event */
+	volatile uint8_t	*used;		/* flags, idx, ring[], avail_event */
+	uint16_t		 last_avail;
+	uint16_t		 used_idx;
+	uint16_t		 signalled;	/* used_idx at the last interrupt */
+	int			 kickfd;	/* eventfd, the guest's notifies */
+};
+
+struct virtio_ops {
+	/* device config: read (bytes come from dev->cfg) or write */
+	void	(*cfg_write)(struct virtio_dev *, unsigned int, int, uint32_t);
+	/* the driver reset the device: every request must be forgotten */
+	void	(*reset)(struct virtio_dev *);
+	/* the driver set DRIVER_OK */
+	void	(*ready)(struct virtio_dev *);
+};
+
+struct virtio_dev {
+	struct vm		*vm;
+	const char		*name;		/* for logs: "vioblk0" */
+	int			 type;
+	int			 pcidev;
+	uint16_t		 iobase;
+	const struct virtio_ops	*ops;
+	void			*softc;
+
+	pthread_mutex_t		 mtx;		/* the fields below */
+	uint64_t		 features;	/* offered */
+	uint64_t		 driver_features;
+	uint32_t		 dfselect;
+	uint32_t		 gfselect;
+	uint8_t			 status;
+	uint8_t			 cfggen;
+	uint16_t		 qselect;
+	uint8_t			 isr;
+	int			 irq_level;
+	uint8_t			 cfg[VIRTIO_CFG_MAX];
+	unsigned int		 cfglen;
+
+	/* requests popped and not yet pushed; resets wait for them */
+	unsigned int		 inflight;
+	pthread_cond_t		 idle;
+
+	unsigned int		 nqueues;
+	struct virtio_vq	 vq[VIRTIO_MAX_QUEUES];
+};
+
+struct virtio_devinfo {
+	const char		*name;
+	int			 type;
+	uint8_t			 class;
+	uint8_t			 subclass;
+	uint64_t		 features;	/* VERSION_1 is added */
+	unsigned int		 nqueues;
+	uint16_t		 qsize;
+	unsigned int		 cfglen;
+	const struct virtio_ops	*ops;
+	void			*softc;
+};
+
+int		 virtio_init(struct vm *);
+int		 virtio_dev_init(struct vm *, struct virtio_dev *,
+		    const struct virtio_devinfo *);
+int		 virtio_negotiated(struct virtio_dev *, uint64_t);
+void		 virtio_needs_reset(struct virtio_dev *, const char *);
+
+/* rings, from device threads */
+int		 vq_pop(struct virtio_vq *, struct virtio_req *);
+void		 vq_push(struct virtio_vq *, const struct virtio_req *,
+		    uint32_t);
+void		 vq_kick_ack(struct virtio_vq *);
+int		 vq_notify_enable(struct virtio_vq *);
+void		 vq_notify_disable(struct virtio_vq *);
+void		 vq_interrupt(struct virtio_vq *);
+
+/* copy into a request's buffers (iov_to_buf, iov_slice: disk.h) */
+size_t		 buf_to_iov(const void *, size_t, const struct iovec *, int,
+		    size_t);
+
+/* the devices */
+struct vioblk;
+struct vioscsi;
+struct viorng;
+int		 vioblk_init(struct vm *, unsigned int, int *, int);
+int		 vioscsi_init(struct vm *, int);
+int		 viorng_init(struct vm *);
+
+#endif /* VIRTIO_H */
