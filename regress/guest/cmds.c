@@ -29,9 +29,6 @@
 #define KBC_INBUF_FULL	0x02
 #define KBC_PULSE_RESET	0xfe
 
-#define PCI_ADDR	0xcf8
-#define PCI_DATA	0xcfc
-
 #define RTC_INDEX	0x70
 #define RTC_DATA	0x71
 #define RTC_SEC		0x00
@@ -126,13 +123,6 @@ cmd_acpi(const char *arg)
 		    ai.ai_pm1a_evt, ai.ai_sci);
 }
 
-static uint32_t
-pci_read(int dev, int fn, int reg)
-{
-	outl(PCI_ADDR, 0x80000000U | dev << 11 | fn << 8 | (reg & 0xfc));
-	return inl(PCI_DATA);
-}
-
 static void
 cmd_pci(const char *arg)
 {
@@ -141,15 +131,15 @@ cmd_pci(const char *arg)
 
 	(void)arg;
 	for (dev = 0; dev < 32; dev++) {
-		if ((pci_read(dev, 0, 0) & 0xffff) == 0xffff)
+		if ((pci_read32(dev, 0, 0) & 0xffff) == 0xffff)
 			continue;
 		/* header type bit 7: multi-function device */
-		nfn = (pci_read(dev, 0, 0x0c) & 0x00800000) ? 8 : 1;
+		nfn = (pci_read32(dev, 0, 0x0c) & 0x00800000) ? 8 : 1;
 		for (fn = 0; fn < nfn; fn++) {
-			id = pci_read(dev, fn, 0);
+			id = pci_read32(dev, fn, 0);
 			if ((id & 0xffff) == 0xffff)
 				continue;
-			class = pci_read(dev, fn, 0x08) >> 8;
+			class = pci_read32(dev, fn, 0x08) >> 8;
 			kprintf("PCI 00:%02x.%x %04x:%04x class=%06x\n", dev,
 			    fn, id & 0xffff, id >> 16, class);
 			n++;
@@ -395,6 +385,22 @@ static const struct command {
 	{ "ignorebutton",	cmd_ignorebutton },
 	{ "mem",		cmd_mem },
 	{ "pio",		cmd_pio },
+	{ "virtio",		cmd_virtio },
+	{ "blkinfo",		cmd_blkinfo },
+	{ "blkread",		cmd_blkread },
+	{ "blkwrite",		cmd_blkwrite },
+	{ "blkcheck",		cmd_blkcheck },
+	{ "blkflush",		cmd_blkflush },
+	{ "blkid",		cmd_blkid },
+	{ "blkdiscard",		cmd_blkdiscard },
+	{ "blkzero",		cmd_blkzero },
+	{ "blkmany",		cmd_blkmany },
+	{ "blkbad",		cmd_blkbad },
+	{ "cdinfo",		cmd_cdinfo },
+	{ "cdinq",		cmd_cdinq },
+	{ "cdread",		cmd_cdread },
+	{ "cdwrite",		cmd_cdwrite },
+	{ "rng",		cmd_rng },
 	{ "help",		cmd_help },
 };
 

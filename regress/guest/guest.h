@@ -34,6 +34,8 @@
 #define KERNBASE	0x100000	/* link and load address */
 #define MAPPED_TOP	0x40000000	/* head.S identity-maps [0, 1 GiB) */
 
+#define FNV_INIT	0x811c9dc5
+
 #define NIDT		48	/* exceptions 0-31, PIC vectors 0x20-0x2f */
 #define IRQ_BASE	0x20
 
@@ -193,6 +195,7 @@ int		 strcmp(const char *, const char *);
 int		 mapped(uint64_t, uint64_t);
 int		 parse_num(const char *, uint64_t *);
 uint32_t	 fnv1a32(uint64_t, uint64_t);
+uint32_t	 fnv1a32_more(uint32_t, uint64_t, uint64_t);
 
 /* cons.c */
 void		 uart_init(void);
@@ -212,6 +215,8 @@ extern volatile int		rx_wanted;
 void		 idt_init(void);
 void		 pic_pit_init(void);
 void		 pic_unmask_sci(void);
+void		 pic_unmask(int);
+void		 elcr_level(int);
 void		 irq_handler(uint64_t);
 void		 exc_handler(struct trapframe *) __attribute__((__noreturn__));
 void		 idle(void);
@@ -231,6 +236,28 @@ extern volatile int	button_pending;
 extern volatile int	async_output;
 void		 run_command(const char *, const char *);
 void		 service(void);
+
+/* virtio.c, viocmds.c */
+extern volatile uint16_t	vio_irqmask;
+uint32_t	 pci_read32(int, int, int);
+void		 pci_write32(int, int, int, uint32_t);
+void		 vio_intr(int);
+void		 cmd_virtio(const char *);
+void		 cmd_blkinfo(const char *);
+void		 cmd_blkread(const char *);
+void		 cmd_blkwrite(const char *);
+void		 cmd_blkcheck(const char *);
+void		 cmd_blkflush(const char *);
+void		 cmd_blkid(const char *);
+void		 cmd_blkdiscard(const char *);
+void		 cmd_blkzero(const char *);
+void		 cmd_blkmany(const char *);
+void		 cmd_blkbad(const char *);
+void		 cmd_cdinfo(const char *);
+void		 cmd_cdinq(const char *);
+void		 cmd_cdread(const char *);
+void		 cmd_cdwrite(const char *);
+void		 cmd_rng(const char *);
 
 /* main.c */
 void		 kmain(uint64_t, uint64_t) __attribute__((__noreturn__));

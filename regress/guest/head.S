@@ -28,7 +28,8 @@
  * hvm_start_info, named by the Xen ELF note of guest-pvh.elf).
  *
  * Every path ends up in long mode on our own GDT, page tables (identity
- * map of the first 1 GiB with 2 MiB pages, built at assembly time) and
+ * map of the first 1 GiB with 2 MiB pages, built at assembly time; the
+ * virtio code adds uncached 2 MiB mappings of memory BARs anywhere) and
  * stack, clears the small .bss and calls kmain(kind, info).
  */
 
@@ -241,6 +242,7 @@ gdt_desc:
 	.quad	gdt
 
 	.balign	4096
+	.globl	pml4
 pml4:
 	.quad	pdpt + (PG_P | PG_RW)
 	.fill	511, 8, 0

@@ -28,6 +28,8 @@
 #define PIC2_DATA	0xa1
 #define PIC_EOI		0x20
 #define PIC_READ_ISR	0x0b
+#define ELCR1		0x4d0	/* edge/level control, IRQ 0-7 */
+#define ELCR2		0x4d1	/* IRQ 8-15 */
 #define ICW1_INIT_ICW4	0x11
 
 #define IRQ_PIT		0
@@ -114,7 +116,34 @@ pic_pit_init(void)
 void
 pic_unmask_sci(void)
 {
-	outb(PIC2_DATA, (uint8_t)~(1 << (IRQ_SCI - 8)));
+	pic_unmask(IRQ_SCI);
+}
+
+/* Unmask an IRQ on its 8259 (and the cascade for the slave). */
+void
+pic_unmask(int irq)
+{
+	uint16_t port = irq < 8 ? PIC1_DATA : PIC2_DATA;
+
+	if (irq < 0 || irq > 15)
+		return;
+	outb(port, inb(port) & ~(1 << (irq & 7)));
+	if (irq >= 8)
+		outb(PIC1_DATA, inb(PIC1_DATA) & ~(1 << IRQ_CASCADE));
+}
+
+/*
+ * Mark a PCI IRQ level-triggered in the ELCR, as the PCI INTx lines are.
+ * IRQs 0, 1, 2, 8 and 13 must stay edge-triggered.
+ */
+void
+elcr_level(int irq)
+{
+	uint16_t port = irq < 8 ? ELCR1 : ELCR2;
+
+	if (irq < 3 || irq > 15 || irq == 8 || irq == 13)
+		return;
+	outb(port, inb(port) | 1 << (irq & 7));
 }
 
 /* Spurious IRQ 7/15: the PIC's in-service bit is not set. */
@@ -159,6 +188,9 @@ irq_handler(uint64_t vec)
 		}
 		break;
 	}
+	/* Virtio devices may share any PCI IRQ, the SCI's too. */
+	if (irq != IRQ_PIT && (vio_irqmask & (1 << irq)))
+		vio_intr(irq);
 	if (irq >= 8)
 		outb(PIC2_CMD, PIC_EOI);
 	outb(PIC1_CMD, PIC_EOI);

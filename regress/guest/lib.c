@@ -128,7 +128,13 @@ parse_num(const char *s, uint64_t *res)
 uint32_t
 fnv1a32(uint64_t pa, uint64_t len)
 {
-	uint32_t h = 0x811c9dc5;
+	return fnv1a32_more(FNV_INIT, pa, len);
+}
+
+/* Continue a checksum h (FNV_INIT to start) over [pa, pa + len). */
+uint32_t
+fnv1a32_more(uint32_t h, uint64_t pa, uint64_t len)
+{
 	uint64_t w;
 	int i;
 
