@@ -9,6 +9,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      side by side with QEMU (not part of make test)
 #   make bench-linux  the same with Linux, in the nested test host
+#   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test)
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -36,7 +37,7 @@ LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
 .PHONY: all guest unit test test-unit test-linux test-full demo install \
-	uninstall clean bench bench-linux deps
+	uninstall clean bench bench-linux deps fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/vmd $(BUILD)/vmctl
@@ -108,6 +109,45 @@ bench: all guest
 bench-linux: all
 	BUILD=$(abspath $(BUILD)) sh bench/linux
 
+# libFuzzer targets, not part of make test: every regress/fuzz/fuzz_*.c
+# links the vmd library built again with clang and the sanitizers into
+# $(BUILD)/fuzz.  make fuzz runs each for FUZZ_TIME seconds on a corpus
+# in $(BUILD)/fuzz/corpus/NAME, seeded by regress/fuzz/NAME.seed when
+# there is one; crashes are left as $(BUILD)/fuzz/NAME-crash-*.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_MAX_LEN ?= 65536
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = $(CSTD) -g -O1 $(WARNINGS) -pthread $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link
+FUZZ := $(BUILD)/fuzz
+FUZZ_BINS := $(patsubst regress/fuzz/%.c,$(FUZZ)/%,$(wildcard regress/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJS := $(VMD_LIB_SRCS:%.c=$(FUZZ)/obj/%.o) \
+	$(COMPAT_SRCS:%.c=$(FUZZ)/obj/%.o)
+
+$(FUZZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ)/libvmd.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ)/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ)/libvmd.a
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
+	    $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); c=$(FUZZ)/corpus/$$n; mkdir -p $$c; \
+		if [ -f regress/fuzz/$$n.seed ]; then \
+			sh regress/fuzz/$$n.seed $$c; fi; \
+		echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAX_LEN) \
+		    -print_final_stats=1 -artifact_prefix=$(FUZZ)/$$n- $$c; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BUILD)/vmd $(BUILD)/vmctl $(DESTDIR)$(SBINDIR)/
@@ -122,4 +162,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(FUZZ)/obj -name '*.d' 2>/dev/null)
