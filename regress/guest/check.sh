@@ -18,7 +18,9 @@
 # Static checks of the three images (readelf, nm, od) always; boots in
 # qemu-system-x86_64 (TCG) if it is installed: PVH, bzImage through its
 # real-mode setup, and the 64-bit entries of guest.elf and guest.bin
-# through lmstub.elf, which enters them the way our VMM does.
+# through lmstub.elf, which enters them the way our VMM does; then the
+# virtio commands against QEMU's virtio-blk, virtio-scsi CD-ROM and
+# virtio-rng, with images made by blkpat.
 
 set -u
 
@@ -248,6 +250,81 @@ start noacpi -M acpi=off -kernel "$O/guest-pvh.elf" -append run=acpi,poweroff
 waitfor "POWEROFF FAILED" 30
 finish noacpi 2
 expect noacpi "ACPI FAIL no RSDP" "POWEROFF FAILED"
+
+# ---- virtio: blk (read-write and read-only), scsi CD-ROM, rng ----
+
+B=$O/blkpat
+truncate -s 4M "$T/disk.raw"		# 8192 sectors
+"$B" fill "$T/disk.raw" 0 2048 3
+truncate -s 1M "$T/ro.raw"
+"$B" fill "$T/ro.raw" 0 2048 4
+cp "$T/ro.raw" "$T/ro.orig"
+head -c $((64 * 2048)) /dev/urandom > "$T/cd.raw"	# 64 blocks
+cp "$T/cd.raw" "$T/cd.orig"
+rdsum=$("$B" sum "$T/disk.raw" 0 2048)
+rosum=$("$B" sum "$T/ro.raw" 100 50)
+cdsum=$("$O/fnvsum" "$T/cd.raw")
+cd8sum=$(head -c $((8 * 2048)) "$T/cd.raw" | tail -c $((2 * 2048)) |
+    "$O/fnvsum" /dev/stdin)
+VDEVS="-device virtio-blk-pci,drive=d0,disable-legacy=on,serial=VMDTEST0123456789ABCDEF
+    -drive file=$T/disk.raw,format=raw,if=none,id=d0,discard=unmap
+    -device virtio-blk-pci,drive=d1,disable-legacy=on
+    -drive file=$T/ro.raw,format=raw,if=none,id=d1,readonly=on
+    -device virtio-scsi-pci,disable-legacy=on,id=s
+    -drive file=$T/cd.raw,format=raw,if=none,id=cd,media=cdrom
+    -device scsi-cd,drive=cd,bus=s.0
+    -device virtio-rng-pci,disable-legacy=on"
+VRUN=virtio,blkinfo:0,blkinfo:1,blkid:0,blkread:0:0:2048,blkcheck:0:0:2048:3
+VRUN=$VRUN,blkwrite:0:4096:1500:7,blkcheck:0:4096:1500:7,blkcheck:0:4096:1500:8
+VRUN=$VRUN,blkflush:0,blkmany:0:128:5,blkzero:0:7000:24,blkdiscard:0:7100:8
+VRUN=$VRUN,blkbad:0:oob,blkbad:0:badtype,blkbad:1:ro,blkread:1:100:50
+VRUN=$VRUN,blkinfo:2,cdinfo:0,cdinq:0,cdread:0:0:64,cdread:0:6:2,cdwrite:0:3
+VRUN=$VRUN,cdread:0:64:1,rng:0:256,rng:0:4096,rng:1:16,poweroff
+# shellcheck disable=SC2086
+start virtio -kernel "$O/guest-pvh.elf" -append "run=$VRUN" $VDEVS
+finish virtio 120 && ok "virtio: powered off" || bad "virtio: still running"
+expect virtio "VIRTIO 00:02.0 blk id=1042 bar=mem" \
+    "VIRTIO 00:03.0 blk id=1042 bar=mem" "VIRTIO 00:04.0 scsi id=1048 bar=mem" \
+    "VIRTIO 00:05.0 rng id=1044 bar=mem" "VIRTIO END 4" \
+    "BLKINFO 0 sectors=8192 ro=0 flush=1 discard=1 wzeroes=1 segmax=" \
+    "BLKINFO 1 sectors=2048 ro=1 flush=1 " \
+    "BLKID 0 VMDTEST0123456789ABC" \
+    "BLKREAD 0 0 2048 $rdsum" "BLKCHECK 0 0 2048 OK" \
+    "BLKWRITE 0 4096 1500 OK" "BLKCHECK 0 4096 1500 OK" \
+    "BLKCHECK 0 FAIL sector=4096" "BLKFLUSH 0 OK" "BLKMANY 0 128 OK inflight=" \
+    "BLKZERO 0 OK" "BLKDISCARD 0 OK" \
+    "BLKBAD 0 oob status=IOERR" "BLKBAD 0 badtype status=UNSUPP" \
+    "BLKBAD 1 ro status=IOERR" "BLKREAD 1 100 50 $rosum" \
+    "BLKINFO 2 FAIL no device" \
+    "CDINFO 0 blocks=64 blksize=2048" \
+    "CDINQ 0 type=5 vendor=\"QEMU\" product=\"QEMU CD-ROM\"" \
+    "CDREAD 0 0 64 sum=$cdsum" "CDREAD 0 6 2 sum=$cd8sum" \
+    "CDWRITE 0 sense=7/27/00" "CDREAD 0 FAIL sense=5/21/00" \
+    "RNG 0 256 OK distinct=" "RNG 0 4096 OK distinct=256" \
+    "RNG 1 FAIL no device"
+"$B" check "$T/disk.raw" 4096 1500 7 > /dev/null &&
+    "$B" check "$T/disk.raw" 1024 976 3 > /dev/null &&
+    "$B" check "$T/disk.raw" 0 1024 5 > /dev/null &&
+    ok "virtio: blkwrite and blkmany data on the host" ||
+    bad "virtio: blkwrite/blkmany data differ on the host"
+dd if="$T/disk.raw" bs=512 skip=7000 count=24 2>/dev/null |
+    cmp -s - /dev/zero -n $((24 * 512)) && ok "virtio: blkzero zeroed" ||
+    bad "virtio: blkzero did not zero"
+cmp -s "$T/ro.raw" "$T/ro.orig" && cmp -s "$T/cd.raw" "$T/cd.orig" &&
+    ok "virtio: read-only disk and CD unchanged" ||
+    bad "virtio: read-only disk or CD changed"
+
+# The same with the memory BARs above 4 GiB (a 2 GiB ivshmem BAR pushes
+# the 64-bit ones up) and the bzImage entry.
+VRUN=blkcheck:0:4096:1500:7,blkread:1:100:50,cdread:0:6:2,rng:0:64,poweroff
+# shellcheck disable=SC2086
+start virtio-high -kernel "$O/guest.bzImage" -append "run=$VRUN" $VDEVS \
+    -object memory-backend-ram,id=m1,size=2G \
+    -device ivshmem-plain,memdev=m1
+finish virtio-high 60 && ok "virtio-high: powered off" ||
+    bad "virtio-high: still running"
+expect virtio-high "BLKCHECK 0 4096 1500 OK" "BLKREAD 1 100 50 $rosum" \
+    "CDREAD 0 6 2 sum=$cd8sum" "RNG 0 64 OK distinct="
 
 if [ $fails -ne 0 ]; then
 	echo "$fails check(s) failed; logs kept in $T"
