@@ -45,6 +45,10 @@
 #define PORT_KBC_DATA		0x60
 #define PORT_KBC_CMD		0x64	/* status on reads */
 #define PORT_RESET		0xcf9
+#define PORT_A20		0x92	/* system control port A */
+#define PORT_FWDEBUG		0x402	/* SeaBIOS's debug output */
+#define A20_ENABLED		0x02
+#define FWDEBUG_LINE		160
 
 #define KBC_STS_OBF		0x01
 #define KBC_STS_SYS		0x04
@@ -87,6 +91,8 @@ struct vm_io {
 	int			 kbc_wctr;	/* next byte: the CTR */
 	int			 kbc_loop;	/* next byte: echoed */
 	uint8_t			 reset_reg;
+	char			 fwline[FWDEBUG_LINE];
+	size_t			 fwlen;
 };
 
 /*
@@ -382,6 +388,45 @@ kbc_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
 		vm_request_exit(vm, VM_EXIT_REBOOT);
 }
 
+/* A20 is always on; the fast reset bit is not wired (as upstream) */
+static void
+a20_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
+{
+	(void)arg;
+	(void)port;
+	(void)size;
+	if (in)
+		*data = A20_ENABLED;
+}
+
+/* the firmware's debug port: its lines go to vmd's debug log */
+static void
+fwdebug_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
+{
+	struct vm	*vm = arg;
+	struct vm_io	*io = vm->vm_io;
+	char		 c;
+
+	(void)port;
+	(void)size;
+	if (in) {
+		*data = 0xe9;	/* "present", as QEMU's debugcon answers */
+		return;
+	}
+	c = *data & 0xff;
+	pthread_mutex_lock(&io->mtx);
+	if (c != '\n' && c != '\r' && io->fwlen < sizeof(io->fwline) - 1)
+		io->fwline[io->fwlen++] = (c >= ' ' && c < 0x7f) ? c : '?';
+	else if (c == '\n' || io->fwlen == sizeof(io->fwline) - 1) {
+		io->fwline[io->fwlen] = '\0';
+		if (io->fwlen > 0)
+			log_debug("vm %s: firmware: %s", vm->vm_name,
+			    io->fwline);
+		io->fwlen = 0;
+	}
+	pthread_mutex_unlock(&io->mtx);
+}
+
 /* the reset control register, as the FADT's reset register names it */
 static void
 reset_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
@@ -425,7 +470,9 @@ x86_init_machine(struct vm *vm, int ttyfd)
 	if (vm_ioport_register(vm, PORT_POST, 1, io_ignore, NULL) == -1 ||
 	    vm_ioport_register(vm, PORT_KBC_DATA, 1, kbc_io, vm) == -1 ||
 	    vm_ioport_register(vm, PORT_KBC_CMD, 1, kbc_io, vm) == -1 ||
-	    vm_ioport_register(vm, PORT_RESET, 1, reset_io, vm) == -1)
+	    vm_ioport_register(vm, PORT_RESET, 1, reset_io, vm) == -1 ||
+	    vm_ioport_register(vm, PORT_A20, 1, a20_io, vm) == -1 ||
+	    vm_ioport_register(vm, PORT_FWDEBUG, 1, fwdebug_io, vm) == -1)
 		return (-1);
 	if ((vm->vm_com1 = ns8250_init(vm, ttyfd, COM1_BASE, COM1_IRQ)) ==
 	    NULL)
