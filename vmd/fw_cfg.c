@@ -45,6 +45,7 @@
 #define FW_CFG_MAX_CPUS		0x000f
 #define FW_CFG_FILE_DIR		0x0019
 #define FW_CFG_FILE_FIRST	0x0020
+#define FW_CFG_WRITE_CHANNEL	0x4000
 #define FW_CFG_MAX_ITEMS	32
 #define FW_CFG_NAME_LEN		56
 
@@ -163,8 +164,13 @@ fw_cfg_find(struct fw_cfg *fc, uint16_t key)
 static void
 fw_cfg_select(struct fw_cfg *fc, uint16_t key)
 {
-	/* bit 14 asks for a write, bit 15 is architecture-specific */
-	fc->cur = fw_cfg_find(fc, key & 0x3fff);
+	/*
+	 * Bit 14 asks for a write.  Bit 15 selects the architecture's own
+	 * keys (SeaBIOS reads the legacy ACPI and SMBIOS counts there):
+	 * none exist here, so they must read as zero, not as key & 0x3fff
+	 * (the signature would make SeaBIOS add 17745 empty ACPI tables).
+	 */
+	fc->cur = fw_cfg_find(fc, key & ~FW_CFG_WRITE_CHANNEL);
 	fc->off = 0;
 }
 
