@@ -83,13 +83,57 @@ POLL_HZ=10
 
 now() { cut -d' ' -f1 /proc/uptime; }
 
-# start NAME CMDLINE-EXTRA: a 256M Linux guest with its console open
+# start NAME CMDLINE-EXTRA [VMCTL-OPTIONS ...]: a 256M Linux guest with
+# its console open
 start() {
-	vmctl start -m 256M -b "$K" -I "$I" \
-	    -k "console=ttyS0 loglevel=4 panic=-1 $2" "$1" >"$T/start.$1" 2>&1 ||
-	    { nok "$1: vmctl start"; cat "$T/start.$1"; return 1; }
-	con_open "$1"
+	_n=$1 _k=$2
+	shift 2
+	vmctl start -m 256M -b "$K" -I "$I" "$@" \
+	    -k "console=ttyS0 loglevel=4 panic=-1 $_k" "$_n" >"$T/start.$_n" 2>&1 ||
+	    { nok "$_n: vmctl start"; sed 's/^/# /' "$T/start.$_n"; return 1; }
+	con_open "$_n"
 }
+
+# The disk scenarios write the same bytes from the guest and from L1
+# (the same busybox): P, 1 MiB ("seq" lines of 8 bytes, so each sector
+# differs from the others), and Q, its first 256 KiB.  Each disk gets P
+# at 1 MiB (64 KiB writes through the page cache), Q at sector 8199
+# (512-byte O_DIRECT writes, not aligned to 4 KiB nor to a qcow2
+# cluster) and P in its last MiB.
+pat() {
+	seq 1000000 1131071 >"$T/p"
+	head -c 262144 "$T/p" >"$T/q"
+}
+# disk_ref FILE: those writes, done by L1 on FILE (existing, of the size
+# of the guest's disk)
+disk_ref() {
+	_s=$(( $(wc -c <"$1") / 512 ))
+	dd if="$T/p" of="$1" bs=64k seek=16 conv=notrunc 2>/dev/null &&
+	    dd if="$T/q" of="$1" bs=512 seek=8199 conv=notrunc 2>/dev/null &&
+	    dd if="$T/p" of="$1" bs=512 seek=$((_s - 2048)) conv=notrunc \
+	    2>/dev/null
+}
+# the guest's side, typed into its shell: "gw DISK" does the writes,
+# "gv DISK" reads them back past the page cache and prints ok or bad,
+# "r WORDS" prints a result line "R-WORDS" (typed lines never start so)
+GUEST_IO='mkdir -p /mnt; seq 1000000 1131071 >/tmp/p; head -c 262144 /tmp/p >/tmp/q
+r() { echo "R-$*"; }
+gsz() { cat /sys/block/$1/size; }
+gw() { dd if=/tmp/p of=/dev/$1 bs=64k seek=16 && dd if=/tmp/q of=/dev/$1 bs=512 seek=8199 oflag=direct && dd if=/tmp/p of=/dev/$1 bs=512 seek=$(($(gsz $1) - 2048)); } 2>/dev/null
+gs() { dd if=/dev/$1 bs=512 skip=$2 count=$3 iflag=direct 2>/dev/null | sha256sum; }
+gv() { [ "$(gs $1 2048 2048)" = "$(sha256sum </tmp/p)" ] && [ "$(gs $1 8199 512)" = "$(sha256sum </tmp/q)" ] && [ "$(gs $1 $(($(gsz $1) - 2048)) 2048)" = "$(sha256sum </tmp/p)" ] && echo ok || echo bad; }
+'
+
+# result NAME KEY: the value of the guest's last "R-KEY=value" line
+result() {
+	tr -d '\r' <"$T/con.$1" | sed -n "s/^R-$2=//p" | tail -n 1
+}
+
+# one_line TEXT: TEXT is a single non-empty line
+one_line() { [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
+
+# digest FILE: its SHA-256
+digest() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # kvm_trace: a second of KVM exits (reason, rip) and the vCPU threads'
 # states, for a guest that hangs
@@ -111,4 +155,36 @@ kvm_trace() {
 	echo "# trace: $(grep -c kvm_exit "$tr/trace") exits in 1 s"
 	echo 0 >"$tr/events/kvm/kvm_exit/enable"
 	echo >"$tr/trace"
+}
+
+# bios_boot NAME LOADER WHERE VMCTL-OPTIONS...: vmctl start NAME -m 512M
+# with those options and no -b, so SeaBIOS (/etc/firmware/vmm-bios)
+# boots: LOADER's banner (SYSLINUX, ISOLINUX) shows, then the guest's
+# LINUX-BOOTFROM WHERE, then its shell.  Returns 1 if it did not boot.
+bios_boot() {
+	_n=$1 _l=$2 _w=$3
+	shift 3
+	# upstream's vmctl warns "starting without disks" (or network
+	# interfaces) when there is no -b
+	_out=$(vmctl start -m 512M "$@" "$_n" 2>&1)
+	if printf '%s\n' "$_out" | grep -q '^vmctl: started vm '; then
+		ok "$_n: vmctl start $* ($(echo $_out))"
+	else
+		nok "$_n: vmctl start $* ($(echo $_out))"; return 1
+	fi
+	con_open "$_n"
+	_t0=$(now)
+	if wait_for "$T/con.$_n" "^$_l " 90; then
+		ok "$_n: SeaBIOS starts $_l ($(echo "$(now) - $_t0" | bc) s)"
+	else
+		nok "$_n: SeaBIOS starts $_l"; return 1
+	fi
+	if wait_for "$T/con.$_n" "^LINUX-BOOTFROM $_w" 120; then
+		ok "$_n: the kernel boots to t.bootfrom=$_w" \
+		    "($(echo "$(now) - $_t0" | bc) s)"
+	else
+		nok "$_n: the kernel boots to t.bootfrom=$_w"; return 1
+	fi
+	check "$_n: Linux reaches its shell" \
+	    wait_for "$T/con.$_n" '^LINUX-SHELL' 60
 }
