@@ -737,12 +737,17 @@ disk_lock(int fd, int rw)
 	return (fcntl(fd, F_OFD_SETLK, &fl));
 }
 
-/* one image of a disk: 0, or the VMD_* / errno result */
+/*
+ * One image of a disk, at depth of its chain (chain[0..depth-1] are the
+ * images above it): 0, or the VMD_* / errno result.
+ */
 static int
-disk_open_one(const char *vmname, const char *path, int top, int *fdp,
-    struct stat *st)
+disk_open_one(const char *vmname, const char *path, struct stat *chain,
+    unsigned int depth, int *fdp)
 {
-	int	fd, rw = top;
+	struct stat	*st = &chain[depth];
+	unsigned int	 k;
+	int		 fd, top = depth == 0, rw = top;
 
 	fd = -1;
 	if (top && (fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1 &&
@@ -762,6 +767,14 @@ disk_open_one(const char *vmname, const char *path, int top, int *fdp,
 		close(fd);
 		return (VMD_DISK_INVALID);
 	}
+	for (k = 0; k < depth; k++)
+		if (chain[k].st_dev == st->st_dev &&
+		    chain[k].st_ino == st->st_ino) {
+			log_warnx("vm \"%s\": disk %s: backing chain loops",
+			    vmname, path);
+			close(fd);
+			return (VMD_DISK_CORRUPT);
+		}
 	if (disk_lock(fd, rw) == -1) {
 		if (errno == EAGAIN || errno == EACCES) {
 			log_warnx("vm \"%s\": disk %s is in use%s", vmname,
@@ -789,14 +802,14 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df)
 	char				 cur[PATH_MAX], base[PATH_MAX];
 	char				 resolved[PATH_MAX], err[DISK_ERRLEN];
 	struct stat			 st, chain[1 + VM_MAX_BASE_PER_DISK];
-	unsigned int			 i, depth, k;
+	unsigned int			 i, depth;
 	int				 fd, ret;
 
 	df->n = 0;
 	df->cdrom = -1;
 	for (i = 0; i < vmc->vmc_ndisks; i++) {
-		if ((ret = disk_open_one(name, vmc->vmc_disks[i], 1, &fd,
-		    &chain[0])) != 0)
+		if ((ret = disk_open_one(name, vmc->vmc_disks[i], chain, 0,
+		    &fd)) != 0)
 			goto fail;
 		df->fd[df->n] = fd;
 		df->vd[df->n].vd_idx = i;
@@ -822,21 +835,9 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df)
 				ret = VMD_DISK_CORRUPT;
 				goto fail;
 			}
-			if ((ret = disk_open_one(name, resolved, 0, &fd,
-			    &chain[depth])) != 0)
+			if ((ret = disk_open_one(name, resolved, chain, depth,
+			    &fd)) != 0)
 				goto fail;
-			for (k = 0; k < depth; k++)
-				if (chain[k].st_dev == chain[depth].st_dev &&
-				    chain[k].st_ino == chain[depth].st_ino)
-					break;
-			if (k < depth) {
-				log_warnx("vm \"%s\": disk %s: backing chain "
-				    "loops at %s", name, vmc->vmc_disks[i],
-				    resolved);
-				close(fd);
-				ret = VMD_DISK_CORRUPT;
-				goto fail;
-			}
 			df->fd[df->n] = fd;
 			df->vd[df->n].vd_idx = i;
 			df->vd[df->n++].vd_depth = depth;
