@@ -101,7 +101,7 @@
 #define QH_HDRLEN		100
 #define QH_COMPRESSION		104
 
-#define L2_SLOTS		16
+#define L2_SLOTS		64
 #define L2_MAX_DIRTY		(L2_SLOTS / 2)
 
 struct qhdr {
@@ -964,6 +964,17 @@ qc_flush(void *p)
 	return (r);
 }
 
+static int
+buf_is_zero(const char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != 0)
+			return (0);
+	return (1);
+}
+
 /* Is the top image's cluster at off writable in place?  Under lock. */
 static int
 qc_inplace(struct qcow2_disk *qd, uint64_t off, uint64_t *phys)
@@ -1003,7 +1014,7 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 	uint64_t	 cl, l1i, e, o, phys, first, newl2 = 0, a, b, c;
 	size_t		 done, n, k, nc, i;
 	ssize_t		 ret;
-	int		 r, zero;
+	int		 r, zero, extend = 0;
 
 	pthread_mutex_lock(&qd->alloc);
 	if (qd->broken) {
@@ -1089,7 +1100,13 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 					memset(qd->buf + (im->size - c), 0,
 					    cs - (im->size - c));
 			}
-			if (r == 0) {
+			if (r == 0 && target[k] >= first &&
+			    buf_is_zero(qd->buf, cs)) {
+				/* a new cluster past the end reads as zeroes */
+				r = disk_pwritev_part(im->fd, iov, iovcnt,
+				    skip + done, n, target[k] + a);
+				extend = 1;
+			} else if (r == 0) {
 				iov_to_buf(iov, iovcnt, skip + done,
 				    qd->buf + a, n);
 				r = disk_pwrite_full(im->fd, qd->buf, cs,
@@ -1101,6 +1118,12 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 			goto out;
 		}
 		done += n;
+	}
+
+	/* whole clusters in the file, as qemu-img check wants them */
+	if (extend && ftruncate(im->fd, (off_t)qd->end) == -1) {
+		ret = -errno;
+		goto out;
 	}
 
 	/* publish: readers see the new clusters from now on */
