@@ -17,8 +17,15 @@
 /*
  * PCI configuration mechanism #1 and bus 0.  BARs are placed once and
  * stay put: writes of all-ones read back the size mask (how guests size
- * a BAR), other BAR writes are ignored, so firmware-assigned addresses
- * are what the guest keeps.
+ * a BAR), other BAR writes are ignored, so the addresses read back are
+ * the ones the devices decode.  The interrupt line register likewise
+ * always names the wired IRQ: SeaBIOS does not know this host bridge's
+ * routing and writes 0xff ("unknown") there, which would leave an OS
+ * without a _PRT nowhere to look.
+ *
+ * INTx# lines are level-triggered and shared, as upstream's: once each
+ * IRQ of the list has a device, the next devices get them again in turn,
+ * and a line is high while any device on it asserts.
  */
 
 #include <sys/types.h>
@@ -80,7 +87,8 @@ struct pci {
 	uint32_t		 addr;		/* 0xcf8 */
 	struct pci_dev		*devs[PCI_MAX_DEVICES];
 	int			 ndevs;
-	unsigned int		 nirqs;
+	unsigned int		 nirqs;		/* devices given an IRQ */
+	unsigned int		 asserted[16];	/* per IRQ: devices high */
 	uint64_t		 next_io;
 	uint64_t		 next_mmio;
 };
@@ -119,12 +127,6 @@ pci_add_device(struct pci *pci, const struct pci_devinfo *di)
 		errno = ENOSPC;
 		return (-1);
 	}
-	if (di->want_irq && pci->nirqs >= nitems(pci_irqs)) {
-		pthread_mutex_unlock(&pci->mtx);
-		log_warnx("%s: out of PCI IRQs", __func__);
-		errno = ENOSPC;
-		return (-1);
-	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		pthread_mutex_unlock(&pci->mtx);
 		return (-1);
@@ -140,7 +142,7 @@ pci_add_device(struct pci *pci, const struct pci_devinfo *di)
 	cfg_put16(d->cfg, PCI_SUBSYS_ID, di->subsys_id);
 	d->irq = -1;
 	if (di->want_irq) {
-		d->irq = pci_irqs[pci->nirqs++];
+		d->irq = pci_irqs[pci->nirqs++ % nitems(pci_irqs)];
 		d->cfg[PCI_INTERRUPT_LINE] = d->irq;
 		d->cfg[PCI_INTERRUPT_PIN] = 1;	/* INTA# */
 	}
@@ -230,18 +232,27 @@ pci_get_irq(struct pci *pci, int id)
 	return (pci->devs[id]->irq);
 }
 
-/* INTx# of device id, level-triggered */
+/*
+ * INTx# of device id, level-triggered.  The line only moves when the
+ * first device on it asserts or the last one deasserts.
+ */
 void
 pci_set_irq(struct pci *pci, int id, int level)
 {
 	struct pci_dev	*d;
+	unsigned int	*n;
 
+	level = level != 0;
 	if (id < 0 || id >= pci->ndevs || (d = pci->devs[id])->irq == -1)
 		return;
 	pthread_mutex_lock(&pci->mtx);
 	if (d->irq_level != level) {
 		d->irq_level = level;
-		vm_irq_line(pci->vm, d->irq, level);
+		n = &pci->asserted[d->irq];
+		if (level && (*n)++ == 0)
+			vm_irq_line(pci->vm, d->irq, 1);
+		else if (!level && --(*n) == 0)
+			vm_irq_line(pci->vm, d->irq, 0);
 	}
 	pthread_mutex_unlock(&pci->mtx);
 }
@@ -292,12 +303,8 @@ pci_cfg_write(struct pci_dev *d, unsigned int reg, uint32_t val,
 		v = (v & 0x0000ffff) | (old & 0xffff0000 &
 		    ~(val & mask & 0xffff0000));
 		break;
-	case PCI_INTERRUPT_LINE:
-		/* interrupt line is scratch for the guest, pin is not */
-		v = (old & 0xffffff00) | (v & 0xff);
-		break;
 	default:
-		/* identification and the rest are read-only */
+		/* identification, the IRQ wiring and the rest: read-only */
 		return;
 	}
 	cfg_put32(d->cfg, reg, v);
