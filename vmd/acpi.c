@@ -330,41 +330,136 @@ aml_end(struct aml *a)
 
 /*
  * Tables
+ *
+ * The tables are built into areas: byte buffers that will sit at a
+ * guest-physical base.  A direct kernel boot has one area, the BIOS
+ * range at ACPI_TABLES_BASE, written in place.  SeaBIOS gets two fw_cfg
+ * files instead, the tables and the RSDP, built as if at address 0, and
+ * a table-loader script: allocate each file, add its real address to
+ * every pointer into it, then fix every checksum.  Pointers and
+ * checksums go through acpi_pointer() and acpi_sum() so that both
+ * placements come from the same code.
  */
 
+#define ACPI_AREA_MAX		(ACPI_TABLES_END - ACPI_TABLES_BASE)
+
+/* table-loader commands, each LOADER_ENTRY_LEN bytes, little-endian */
+#define LOADER_ENTRY_LEN	128
+#define LOADER_FILE_LEN		56
+#define LOADER_ALLOCATE		1
+#define LOADER_ADD_POINTER	2
+#define LOADER_ADD_CHECKSUM	3
+#define LOADER_ZONE_HIGH	1
+#define LOADER_ZONE_FSEG	2
+#define LOADER_MAX_ENTRIES	64
+
+struct acpi_loader {
+	uint8_t		 buf[LOADER_MAX_ENTRIES * LOADER_ENTRY_LEN];
+	size_t		 len;
+	int		 error;
+};
+
 struct acpi_area {
-	const struct vm_mem	*mem;
-	uint8_t			*base;
-	uint64_t		 next;	/* guest-physical */
+	const char		*name;	/* its fw_cfg file */
+	uint8_t			*buf;
+	size_t			 len;	/* used */
+	size_t			 cap;
+	uint64_t		 gpa;	/* where buf[0] is, or 0 */
+	struct acpi_loader	*ld;	/* NULL: written in place */
 };
 
 static uint8_t *
-acpi_alloc(struct acpi_area *aa, size_t len, size_t align, uint64_t *gpa)
+loader_entry(struct acpi_loader *ld, uint32_t cmd)
 {
-	uint64_t	addr;
+	uint8_t	*e;
 
-	addr = (aa->next + align - 1) & ~(uint64_t)(align - 1);
-	if (addr + len > ACPI_TABLES_END)
+	if (ld->len + LOADER_ENTRY_LEN > sizeof(ld->buf)) {
+		ld->error = 1;
 		return (NULL);
-	aa->next = addr + len;
-	*gpa = addr;
-	return (aa->base + (addr - ACPI_TABLES_BASE));
+	}
+	e = ld->buf + ld->len;
+	ld->len += LOADER_ENTRY_LEN;
+	memset(e, 0, LOADER_ENTRY_LEN);
+	put32(e, 0, cmd);
+	return (e);
 }
 
 static void
-acpi_checksum(uint8_t *p, size_t len, size_t off)
+loader_allocate(struct acpi_loader *ld, const char *file, uint32_t align,
+    uint8_t zone)
 {
-	uint8_t	sum = 0;
-	size_t	i;
+	uint8_t	*e;
 
-	p[off] = 0;
-	for (i = 0; i < len; i++)
-		sum += p[i];
-	p[off] = -sum;
+	if ((e = loader_entry(ld, LOADER_ALLOCATE)) == NULL)
+		return;
+	strlcpy((char *)e + 4, file, LOADER_FILE_LEN);
+	put32(e, 4 + LOADER_FILE_LEN, align);
+	e[8 + LOADER_FILE_LEN] = zone;
 }
 
+/*
+ * The area's bytes at off..off+len, aligned; NULL if it is full.
+ * *offp gets the offset in the area.
+ */
+static uint8_t *
+acpi_alloc(struct acpi_area *aa, size_t len, size_t align, size_t *offp)
+{
+	size_t	off;
 
+	off = (aa->len + align - 1) & ~(align - 1);
+	if (off > aa->cap || len > aa->cap - off)
+		return (NULL);
+	aa->len = off + len;
+	*offp = off;
+	return (aa->buf + off);
+}
 
+/*
+ * A size-byte pointer at offset off of area aa to the table at offset
+ * target of area to.
+ */
+static void
+acpi_pointer(struct acpi_area *aa, size_t off, uint8_t size,
+    const struct acpi_area *to, size_t target)
+{
+	uint64_t	 v = to->gpa + target;
+	uint8_t		*e;
+
+	if (size == 4)
+		put32(aa->buf, off, (uint32_t)v);
+	else
+		put64(aa->buf, off, v);
+	if (aa->ld == NULL ||
+	    (e = loader_entry(aa->ld, LOADER_ADD_POINTER)) == NULL)
+		return;
+	strlcpy((char *)e + 4, aa->name, LOADER_FILE_LEN);
+	strlcpy((char *)e + 4 + LOADER_FILE_LEN, to->name, LOADER_FILE_LEN);
+	put32(e, 4 + 2 * LOADER_FILE_LEN, off);
+	e[8 + 2 * LOADER_FILE_LEN] = size;
+}
+
+/*
+ * The byte at off makes the len bytes from start sum to zero: now, and
+ * again after the loader has moved the pointers.
+ */
+static void
+acpi_sum(struct acpi_area *aa, size_t start, size_t len, size_t off)
+{
+	uint8_t	 sum = 0, *e;
+	size_t	 i;
+
+	aa->buf[off] = 0;
+	for (i = 0; i < len; i++)
+		sum += aa->buf[start + i];
+	aa->buf[off] = -sum;
+	if (aa->ld == NULL ||
+	    (e = loader_entry(aa->ld, LOADER_ADD_CHECKSUM)) == NULL)
+		return;
+	strlcpy((char *)e + 4, aa->name, LOADER_FILE_LEN);
+	put32(e, 4 + LOADER_FILE_LEN, off);
+	put32(e, 8 + LOADER_FILE_LEN, start);
+	put32(e, 12 + LOADER_FILE_LEN, len);
+}
 
 static void
 sdt_header(uint8_t *p, const char *sig, uint32_t len, uint8_t rev)
@@ -446,11 +541,13 @@ acpi_dsdt(struct aml *a)
 }
 
 static void
-fadt_fill(uint8_t *p, uint64_t facs, uint64_t dsdt)
+fadt_fill(struct acpi_area *aa, size_t fadt, size_t facs, size_t dsdt)
 {
+	uint8_t	*p = aa->buf + fadt;
+
 	sdt_header(p, "FACP", FADT_LEN, FADT_REV);
-	put32(p, 36, (uint32_t)facs);
-	put32(p, 40, (uint32_t)dsdt);
+	acpi_pointer(aa, fadt + 36, 4, aa, facs);
+	acpi_pointer(aa, fadt + 40, 4, aa, dsdt);
 	put16(p, 46, ACPI_SCI_IRQ);
 	put32(p, 48, 0);		/* SMI_CMD: always in ACPI mode */
 	put32(p, 56, ACPI_PM1A_EVT);
@@ -468,24 +565,24 @@ fadt_fill(uint8_t *p, uint64_t facs, uint64_t dsdt)
 	gas_io(p, 116, 8, 1, ACPI_RESET_PORT);
 	p[128] = ACPI_RESET_VALUE;
 	p[131] = 0;			/* minor version */
-	put64(p, 132, facs);
-	put64(p, 140, dsdt);
+	acpi_pointer(aa, fadt + 132, 8, aa, facs);
+	acpi_pointer(aa, fadt + 140, 8, aa, dsdt);
 	gas_io(p, 148, 32, 2, ACPI_PM1A_EVT);
 	gas_io(p, 172, 16, 2, ACPI_PM1A_CNT);
 	gas_io(p, 208, 32, 3, ACPI_PM_TMR);
-	acpi_checksum(p, FADT_LEN, 9);
+	acpi_sum(aa, fadt, FADT_LEN, fadt + 9);
 }
 
-static uint8_t *
-madt_build(struct acpi_area *aa, unsigned int ncpus, uint64_t *gpa)
+static int
+madt_build(struct acpi_area *aa, unsigned int ncpus, size_t *offp)
 {
 	uint8_t		*p, *e;
 	uint32_t	 len;
 	unsigned int	 i;
 
 	len = 44 + 8 * ncpus + 12 + 2 * 10 + 6;
-	if ((p = acpi_alloc(aa, len, 16, gpa)) == NULL)
-		return (NULL);
+	if ((p = acpi_alloc(aa, len, 16, offp)) == NULL)
+		return (-1);
 	sdt_header(p, "APIC", len, 4);
 	put32(p, 36, LAPIC_BASE);
 	put32(p, 40, MADT_PCAT_COMPAT);
@@ -524,84 +621,158 @@ madt_build(struct acpi_area *aa, unsigned int ncpus, uint64_t *gpa)
 	e[2] = 0xff;			/* all processors */
 	put16(e, 3, 0);
 	e[5] = 1;			/* LINT1 */
-	acpi_checksum(p, len, 9);
-	return (p);
+	acpi_sum(aa, *offp, len, *offp + 9);
+	return (0);
 }
 
 /*
- * Write the tables into the BIOS area; *rsdp gets the RSDP's address.
- * Returns 0, or -1 if they do not fit.
+ * Every table into tab, the RSDP into rs (which may be tab: then it
+ * comes first); *rsdpp gets the RSDP's offset in rs.
  */
-int
-acpi_build(const struct vm_mem *mem, unsigned int ncpus, uint64_t *rsdp)
+static int
+acpi_tables(struct acpi_area *tab, struct acpi_area *rs, unsigned int ncpus,
+    size_t *rsdpp)
 {
-	struct acpi_area	 aa;
-	struct aml		 a;
-	uint8_t			*rp, *rsdt, *xsdt, *facs, *fadt, *dsdt;
-	uint8_t			*madt;
-	uint64_t		 rp_gpa, rsdt_gpa, xsdt_gpa, facs_gpa, fadt_gpa;
-	uint64_t		 dsdt_gpa, madt_gpa;
-	int			 ret = -1;
+	struct aml	 a;
+	uint8_t		*rp, *rsdt, *xsdt, *facs, *fadt, *dsdt;
+	size_t		 rp_off, rsdt_off, xsdt_off, facs_off, fadt_off;
+	size_t		 dsdt_off, madt_off, dsdt_len;
+	int		 ret = -1;
 
-	aa.mem = mem;
-	aa.next = ACPI_TABLES_BASE;
-	aa.base = vm_mem_ptr(mem, ACPI_TABLES_BASE,
-	    ACPI_TABLES_END - ACPI_TABLES_BASE);
-	if (aa.base == NULL || ncpus == 0 || ncpus > VMM_MAX_VCPUS_PER_VM)
+	if (ncpus == 0 || ncpus > VMM_MAX_VCPUS_PER_VM)
 		return (-1);
-	memset(aa.base, 0, ACPI_TABLES_END - ACPI_TABLES_BASE);
-
 	aml_init(&a);
 	acpi_dsdt(&a);
 	if (a.error || a.depth != 0)
 		goto done;
+	dsdt_len = SDT_HDR_LEN + a.len;
 
-	if ((rp = acpi_alloc(&aa, 36, 16, &rp_gpa)) == NULL ||
-	    (rsdt = acpi_alloc(&aa, SDT_HDR_LEN + 2 * 4, 16,
-	    &rsdt_gpa)) == NULL ||
-	    (xsdt = acpi_alloc(&aa, SDT_HDR_LEN + 2 * 8, 16,
-	    &xsdt_gpa)) == NULL ||
-	    (facs = acpi_alloc(&aa, 64, 64, &facs_gpa)) == NULL ||
-	    (fadt = acpi_alloc(&aa, FADT_LEN, 16, &fadt_gpa)) == NULL ||
-	    (madt = madt_build(&aa, ncpus, &madt_gpa)) == NULL ||
-	    (dsdt = acpi_alloc(&aa, SDT_HDR_LEN + a.len, 16,
-	    &dsdt_gpa)) == NULL)
+	if ((rp = acpi_alloc(rs, 36, 16, &rp_off)) == NULL ||
+	    (rsdt = acpi_alloc(tab, SDT_HDR_LEN + 2 * 4, 16,
+	    &rsdt_off)) == NULL ||
+	    (xsdt = acpi_alloc(tab, SDT_HDR_LEN + 2 * 8, 16,
+	    &xsdt_off)) == NULL ||
+	    (facs = acpi_alloc(tab, 64, 64, &facs_off)) == NULL ||
+	    (fadt = acpi_alloc(tab, FADT_LEN, 16, &fadt_off)) == NULL ||
+	    madt_build(tab, ncpus, &madt_off) == -1 ||
+	    (dsdt = acpi_alloc(tab, dsdt_len, 16, &dsdt_off)) == NULL)
 		goto done;
 
-	sdt_header(dsdt, "DSDT", SDT_HDR_LEN + a.len, 2);
+	sdt_header(dsdt, "DSDT", dsdt_len, 2);
 	memcpy(dsdt + SDT_HDR_LEN, a.buf, a.len);
-	acpi_checksum(dsdt, SDT_HDR_LEN + a.len, 9);
+	acpi_sum(tab, dsdt_off, dsdt_len, dsdt_off + 9);
 
+	/* the FACS has no checksum */
 	memcpy(facs, "FACS", 4);
 	put32(facs, 4, 64);
 	facs[32] = 2;			/* version */
 
-	fadt_fill(fadt, facs_gpa, dsdt_gpa);
+	fadt_fill(tab, fadt_off, facs_off, dsdt_off);
 
 	sdt_header(rsdt, "RSDT", SDT_HDR_LEN + 2 * 4, 1);
-	put32(rsdt, SDT_HDR_LEN, (uint32_t)fadt_gpa);
-	put32(rsdt, SDT_HDR_LEN + 4, (uint32_t)madt_gpa);
-	acpi_checksum(rsdt, SDT_HDR_LEN + 2 * 4, 9);
+	acpi_pointer(tab, rsdt_off + SDT_HDR_LEN, 4, tab, fadt_off);
+	acpi_pointer(tab, rsdt_off + SDT_HDR_LEN + 4, 4, tab, madt_off);
+	acpi_sum(tab, rsdt_off, SDT_HDR_LEN + 2 * 4, rsdt_off + 9);
 
 	sdt_header(xsdt, "XSDT", SDT_HDR_LEN + 2 * 8, 1);
-	put64(xsdt, SDT_HDR_LEN, fadt_gpa);
-	put64(xsdt, SDT_HDR_LEN + 8, madt_gpa);
-	acpi_checksum(xsdt, SDT_HDR_LEN + 2 * 8, 9);
+	acpi_pointer(tab, xsdt_off + SDT_HDR_LEN, 8, tab, fadt_off);
+	acpi_pointer(tab, xsdt_off + SDT_HDR_LEN + 8, 8, tab, madt_off);
+	acpi_sum(tab, xsdt_off, SDT_HDR_LEN + 2 * 8, xsdt_off + 9);
 
 	memcpy(rp, "RSD PTR ", 8);
 	memcpy(rp + 9, ACPI_OEMID, 6);
 	rp[15] = 2;			/* revision: ACPI 2.0+ */
-	put32(rp, 16, (uint32_t)rsdt_gpa);
+	acpi_pointer(rs, rp_off + 16, 4, tab, rsdt_off);
 	put32(rp, 20, 36);
-	put64(rp, 24, xsdt_gpa);
-	acpi_checksum(rp, 20, 8);
-	acpi_checksum(rp, 36, 32);
-
-	*rsdp = rp_gpa;
+	acpi_pointer(rs, rp_off + 24, 8, tab, xsdt_off);
+	acpi_sum(rs, rp_off, 20, rp_off + 8);
+	acpi_sum(rs, rp_off, 36, rp_off + 32);
+	*rsdpp = rp_off;
 	ret = 0;
  done:
 	aml_free(&a);
 	return (ret);
+}
+
+/*
+ * For direct kernel boots: write the tables into the BIOS area; *rsdp
+ * gets the RSDP's address.  Returns 0, or -1 if they do not fit.
+ */
+int
+acpi_build(const struct vm_mem *mem, unsigned int ncpus, uint64_t *rsdp)
+{
+	struct acpi_area	aa;
+	size_t			off;
+
+	memset(&aa, 0, sizeof(aa));
+	aa.cap = ACPI_AREA_MAX;
+	aa.gpa = ACPI_TABLES_BASE;
+	if ((aa.buf = vm_mem_ptr(mem, ACPI_TABLES_BASE, aa.cap)) == NULL)
+		return (-1);
+	memset(aa.buf, 0, aa.cap);
+	if (acpi_tables(&aa, &aa, ncpus, &off) == -1)
+		return (-1);
+	*rsdp = aa.gpa + off;
+	return (0);
+}
+
+/*
+ * For SeaBIOS: the same tables as the fw_cfg files ACPI_FWCFG_TABLES and
+ * ACPI_FWCFG_RSDP, and the ACPI_FWCFG_LOADER script that places them.
+ * Free the result with acpi_fwcfg_free().
+ */
+int
+acpi_build_fwcfg(unsigned int ncpus, struct acpi_fwcfg *out)
+{
+	struct acpi_loader	*ld;
+	struct acpi_area	 tab, rs;
+	size_t			 off;
+
+	memset(out, 0, sizeof(*out));
+	memset(&tab, 0, sizeof(tab));
+	memset(&rs, 0, sizeof(rs));
+	if ((ld = calloc(1, sizeof(*ld))) == NULL ||
+	    (tab.buf = calloc(1, ACPI_AREA_MAX)) == NULL ||
+	    (rs.buf = calloc(1, 36)) == NULL)
+		goto fail;
+	tab.name = ACPI_FWCFG_TABLES;
+	tab.cap = ACPI_AREA_MAX;
+	tab.ld = ld;
+	rs.name = ACPI_FWCFG_RSDP;
+	rs.cap = 36;
+	rs.ld = ld;
+
+	/* the tables in high memory, the RSDP where guests look for it */
+	loader_allocate(ld, tab.name, 64, LOADER_ZONE_HIGH);
+	loader_allocate(ld, rs.name, 16, LOADER_ZONE_FSEG);
+	if (acpi_tables(&tab, &rs, ncpus, &off) == -1 || ld->error)
+		goto fail;
+
+	out->tables = tab.buf;
+	out->tables_len = tab.len;
+	out->rsdp = rs.buf;
+	out->rsdp_len = rs.len;
+	if ((out->loader = malloc(ld->len)) == NULL)
+		goto fail;
+	memcpy(out->loader, ld->buf, ld->len);
+	out->loader_len = ld->len;
+	free(ld);
+	return (0);
+ fail:
+	free(ld);
+	free(tab.buf);
+	free(rs.buf);
+	memset(out, 0, sizeof(*out));
+	return (-1);
+}
+
+void
+acpi_fwcfg_free(struct acpi_fwcfg *f)
+{
+	free(f->tables);
+	free(f->rsdp);
+	free(f->loader);
+	memset(f, 0, sizeof(*f));
 }
 
 /*

@@ -15,10 +15,11 @@
  */
 
 /*
- * ACPI for direct kernel boots: the tables in the BIOS area (RSDP, RSDT,
- * XSDT, FADT, FACS, MADT, a generated DSDT) and the fixed-hardware PM
- * registers they describe (PM1a event and control blocks, PM timer):
- * power button and S5 power-off.
+ * ACPI: the tables (RSDP, RSDT, XSDT, FADT, FACS, MADT, a generated
+ * DSDT), in the BIOS area for direct kernel boots or as fw_cfg files and
+ * a table-loader script for SeaBIOS, and the fixed-hardware PM registers
+ * they describe (PM1a event and control blocks, PM timer): power button
+ * and S5 power-off.
  */
 
 #ifndef ACPI_H
@@ -66,7 +67,23 @@ void	 aml_device(struct aml *, const char *);
 void	 aml_package(struct aml *, uint8_t);
 void	 aml_end(struct aml *);
 
+/* the fw_cfg files QEMU gives SeaBIOS, with the same names */
+#define ACPI_FWCFG_TABLES	"etc/acpi/tables"
+#define ACPI_FWCFG_RSDP		"etc/acpi/rsdp"
+#define ACPI_FWCFG_LOADER	"etc/table-loader"
+
+struct acpi_fwcfg {
+	uint8_t		*tables;
+	size_t		 tables_len;
+	uint8_t		*rsdp;
+	size_t		 rsdp_len;
+	uint8_t		*loader;
+	size_t		 loader_len;
+};
+
 int	 acpi_build(const struct vm_mem *, unsigned int, uint64_t *);
+int	 acpi_build_fwcfg(unsigned int, struct acpi_fwcfg *);
+void	 acpi_fwcfg_free(struct acpi_fwcfg *);
 
 struct acpi_pm;
 struct acpi_pm	*acpi_pm_init(struct vm *);

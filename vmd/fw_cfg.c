@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "fw_cfg.h"
 #include "log.h"
 
@@ -248,8 +249,8 @@ fw_cfg_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
 	case FW_CFG_PORT_DMA + 4:
 		if (in) {
 			/* reads give the bytes of the signature */
-			memcpy(&v, FW_CFG_DMA_SIGNATURE + (port -
-			    FW_CFG_PORT_DMA), 4);
+			memcpy(&v, &FW_CFG_DMA_SIGNATURE[port -
+			    FW_CFG_PORT_DMA], 4);
 			*data = le32toh(v);
 			break;
 		}
@@ -348,10 +349,10 @@ fw_cfg_init(struct vm *vm, const struct fw_cfg_boot *boot)
 	    /* the BIOS's screen on COM1, the only console there is */
 	    fw_cfg_add_int(fc, 0, "etc/sercon-port", 0x3f8, 2) == -1 ||
 	    (boot->acpi_tables != NULL && (fw_cfg_add(fc, 0,
-	    "etc/acpi/tables", boot->acpi_tables, boot->acpi_tables_len) ==
-	    -1 || fw_cfg_add(fc, 0, "etc/acpi/rsdp", boot->acpi_rsdp,
+	    ACPI_FWCFG_TABLES, boot->acpi_tables, boot->acpi_tables_len) ==
+	    -1 || fw_cfg_add(fc, 0, ACPI_FWCFG_RSDP, boot->acpi_rsdp,
 	    boot->acpi_rsdp_len) == -1 || fw_cfg_add(fc, 0,
-	    "etc/table-loader", boot->acpi_loader, boot->acpi_loader_len) ==
+	    ACPI_FWCFG_LOADER, boot->acpi_loader, boot->acpi_loader_len) ==
 	    -1)) ||
 	    fw_cfg_add_dir(fc) == -1)
 		goto fail;

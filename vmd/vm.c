@@ -290,6 +290,7 @@ vm_create(struct vm *vm)
 	struct vmop_create_params	*vmc = &vm->vm_params;
 	struct loadfile			 lf;
 	struct fw_cfg_boot		 fwb;
+	struct acpi_fwcfg		 acpi;
 	struct event			*ev;
 	uint64_t			 rsdp = 0;
 	unsigned int			 i;
@@ -327,12 +328,6 @@ vm_create(struct vm *vm)
 	}
 	if ((ret = virtio_init(vm)) != 0)
 		return (ret);
-	memset(&fwb, 0, sizeof(fwb));
-	fwb.bootdev = vmc->vmc_bootdevice;
-	fwb.disk_dev = vm->vm_disk_pci;
-	fwb.cdrom_dev = vm->vm_cdrom_pci;
-	if ((vm->vm_fwcfg = fw_cfg_init(vm, &fwb)) == NULL)
-		return (errno ? errno : ENOMEM);
 	if (acpi_build(&vm->vm_mem, vm->vm_ncpus, &rsdp) == -1) {
 		log_warnx("vm %s: ACPI tables do not fit", vm->vm_name);
 		return (ENOMEM);
@@ -362,6 +357,33 @@ vm_create(struct vm *vm)
 	if (vm->vm_initrd != -1)
 		close(vm->vm_initrd);
 	vm->vm_kernel = vm->vm_initrd = -1;
+
+	/*
+	 * fw_cfg, once the image is known: a BIOS image overwrote the
+	 * tables at 0xe0000, so SeaBIOS gets them as files to place itself.
+	 */
+	memset(&fwb, 0, sizeof(fwb));
+	memset(&acpi, 0, sizeof(acpi));
+	fwb.bootdev = vmc->vmc_bootdevice;
+	fwb.disk_dev = vm->vm_disk_pci;
+	fwb.cdrom_dev = vm->vm_cdrom_pci;
+	if (lf.lf_kind == LOADFILE_BIOS) {
+		if (acpi_build_fwcfg(vm->vm_ncpus, &acpi) == -1) {
+			log_warnx("vm %s: cannot build the ACPI tables",
+			    vm->vm_name);
+			return (ENOMEM);
+		}
+		fwb.acpi_tables = acpi.tables;
+		fwb.acpi_tables_len = acpi.tables_len;
+		fwb.acpi_rsdp = acpi.rsdp;
+		fwb.acpi_rsdp_len = acpi.rsdp_len;
+		fwb.acpi_loader = acpi.loader;
+		fwb.acpi_loader_len = acpi.loader_len;
+	}
+	vm->vm_fwcfg = fw_cfg_init(vm, &fwb);
+	acpi_fwcfg_free(&acpi);
+	if (vm->vm_fwcfg == NULL)
+		return (errno ? errno : ENOMEM);
 
 	for (i = 0; i < vm->vm_ncpus; i++) {
 		vm->vm_vcpus[i].vc_vm = vm;
