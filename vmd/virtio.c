@@ -582,7 +582,7 @@ vq_chain(struct virtio_vq *vq, uint16_t head, struct virtio_req *r,
 	unsigned int		 tsize = vq->size, count = 0, i = head;
 	uint64_t		 addr;
 	uint32_t		 len;
-	int			 indirect = 0, n;
+	int			 indirect = 0, in_table = 0, n;
 
 	r->head = head;
 	r->nrd = r->nwr = 0;
@@ -598,10 +598,12 @@ vq_chain(struct virtio_vq *vq, uint16_t head, struct virtio_req *r,
 		if (n == -2)
 			return (-1);
 		if (n == -3) {
-			if (table != vq->desc) {
+			/* one level only, whatever the table's address */
+			if (in_table) {
 				*why = "nested indirect descriptors";
 				return (-1);
 			}
+			in_table = 1;
 			addr = *(volatile uint64_t *)(table +
 			    VRING_DESC_SIZE * i);
 			len = *(volatile uint32_t *)(table +
