@@ -381,6 +381,7 @@ vioblk_init(struct vm *vm, unsigned int idx, int *fds, int nfds)
 		errno = EINVAL;
 		return (-1);
 	}
+	vm->vm_disks[vm->vm_ndisks++] = sc->disk;
 	sc->caps = disk_caps(sc->disk);
 	sc->sectors = disk_size(sc->disk) / VIOBLK_SECTOR;
 	vioblk_set_id(sc, vmc->vmc_disks[idx]);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "disk.h"
 #include "fw_cfg.h"
 #include "loadfile.h"
 #include "log.h"
@@ -82,6 +83,13 @@ vm_request_exit(struct vm *vm, int code)
 static __dead void
 vm_exit(struct vm *vm, int code)
 {
+	unsigned int	i;
+
+	/* what the guest wrote reaches the images, qcow2 tables included */
+	for (i = 0; i < vm->vm_ndisks; i++)
+		if (disk_flush(vm->vm_disks[i]) != 0)
+			log_warnx("vm %s: disk %u: flush failed", vm->vm_name,
+			    i);
 	switch (code) {
 	case VM_EXIT_POWEROFF:
 		log_debug("vm %s: powered off", vm->vm_name);

@@ -122,6 +122,7 @@ struct mc146818;
 struct acpi_pm;
 struct pci;
 struct fw_cfg;
+struct disk;
 struct vm_io;
 struct imsgev;
 
@@ -179,6 +180,8 @@ struct vm {
 	struct acpi_pm		*vm_pm;
 	struct pci		*vm_pci;
 	struct fw_cfg		*vm_fwcfg;
+	struct disk		*vm_disks[VM_MAX_DISKS_PER_VM];	/* vioblk's */
+	unsigned int		 vm_ndisks;
 };
 
 /* vm.c, for the devices */
