@@ -33,14 +33,15 @@ l1_qemu() {
 
 # l1_watch PID LOG SECONDS: wait for the L1 QEMU PID, whose console goes
 # to LOG; kill it after SECONDS in all, or after 60 s without a byte of
-# output (L1's /init prints a heartbeat every 10 s while it works).  Sets
+# output (L1's /init prints a heartbeat every 10 s while it works; the
+# kernel's soft lockup reports of a starved L1 are not progress).  Sets
 # L1_HUNG and L1_TIMEDOUT (0 or 1); returns QEMU's exit status.
 l1_watch() {
 	L1_HUNG=0 L1_TIMEDOUT=0
 	_t0=$(date +%s) _last=-1 _still=0
 	while kill -0 "$1" 2>/dev/null; do
 		sleep 2
-		_sz=$(wc -c <"$2")
+		_sz=$(grep -v 'soft lockup' "$2" | wc -c)
 		if [ "$_sz" = "$_last" ]; then
 			_still=$((_still + 2))
 		else
