@@ -44,8 +44,8 @@ refused() {
 	if [ "$_before" = "$_after" ]; then ok "bad: $_w: the image is unchanged"
 	else nok "bad: $_w: the image is unchanged"; fi
 	# (a VM whose process refused the image may show for a moment)
-	if wait_gone "$_n" 5 && vmctl status >/dev/null 2>&1 &&
-	    kill -0 "$VMD_PID"; then
+	if wait_gone "$_n" 5 && kill -0 "$VMD_PID" &&
+	    vmctl status 2>/dev/null | grep -q '^ *ID  *PID '; then
 		ok "bad: $_w: no VM left, vmd answers"
 	else
 		nok "bad: $_w: no VM left, vmd answers"

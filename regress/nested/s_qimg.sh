@@ -15,8 +15,9 @@
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 
 # Images qemu-img made, holding 6 MiB of known data (R) at their start:
-# vda a qcow2 v3 whose backing file (R) is a qcow2 v2 with 4 KiB
-# clusters, vdb a raw, vdc a qcow2 v2 without backing file.  The guest
+# vda a qcow2 v3 whose backing file (R) is a qcow2 v2 (the same 64 KiB
+# clusters: upstream wants one cluster size in a chain), vdb a raw, vdc a
+# qcow2 v2 with 4 KiB clusters without backing file.  The guest
 # reads R on each, writes P and Q over part of it (whole clusters and,
 # through O_DIRECT, parts of clusters the backing file holds) and at the
 # end, and reads it all back; after stop -f, L1 finds those bytes on the
@@ -31,12 +32,13 @@ dd if="$T/r" of="$T/ref" conv=notrunc 2>/dev/null
 qimg() {
 	out=$(qemu-img "$@" 2>&1) || nok "qimg: qemu-img $* ($out)"
 }
-qimg convert -f raw -O qcow2 -o compat=0.10,cluster_size=4096 "$T/ref" \
+qimg convert -f raw -O qcow2 -o compat=0.10 "$T/ref" \
     "$T/qbase.qcow2"
 qimg create -f qcow2 -b "$T/qbase.qcow2" -F qcow2 "$T/qtop.qcow2"
 qimg create -f raw "$T/qraw.raw" 16M
 dd if="$T/r" of="$T/qraw.raw" conv=notrunc 2>/dev/null
-qimg convert -f raw -O qcow2 -o compat=0.10 "$T/ref" "$T/qv2.qcow2"
+qimg convert -f raw -O qcow2 -o compat=0.10,cluster_size=4096 "$T/ref" \
+    "$T/qv2.qcow2"
 base0=$(digest "$T/qbase.qcow2")
 
 start qi "" -d "$T/qtop.qcow2" -d "$T/qraw.raw" -d "$T/qv2.qcow2" || exit 1
