@@ -298,7 +298,6 @@ vm_create(struct vm *vm)
 	struct vmop_create_params	*vmc = &vm->vm_params;
 	struct loadfile			 lf;
 	struct fw_cfg_boot		 fwb;
-	struct acpi_fwcfg		 acpi;
 	struct event			*ev;
 	uint64_t			 rsdp = 0;
 	unsigned int			 i;
@@ -367,29 +366,17 @@ vm_create(struct vm *vm)
 	vm->vm_kernel = vm->vm_initrd = -1;
 
 	/*
-	 * fw_cfg, once the image is known: a BIOS image overwrote the
-	 * tables at 0xe0000, so SeaBIOS gets them as files to place itself.
+	 * fw_cfg, once the image is known.  A BIOS image overwrote the
+	 * ACPI tables at 0xe0000; acpi_build_fwcfg() has them as the files
+	 * SeaBIOS places itself, but they are not handed over yet: with
+	 * ACPI, Linux takes PCI from the DSDT, which has no PCI0 and _PRT,
+	 * and finds no virtio disk.  Until then it uses SeaBIOS's MP table.
 	 */
 	memset(&fwb, 0, sizeof(fwb));
-	memset(&acpi, 0, sizeof(acpi));
 	fwb.bootdev = vmc->vmc_bootdevice;
 	fwb.disk_dev = vm->vm_disk_pci;
 	fwb.cdrom_dev = vm->vm_cdrom_pci;
-	if (lf.lf_kind == LOADFILE_BIOS) {
-		if (acpi_build_fwcfg(vm->vm_ncpus, &acpi) == -1) {
-			log_warnx("vm %s: cannot build the ACPI tables",
-			    vm->vm_name);
-			return (ENOMEM);
-		}
-		fwb.acpi_tables = acpi.tables;
-		fwb.acpi_tables_len = acpi.tables_len;
-		fwb.acpi_rsdp = acpi.rsdp;
-		fwb.acpi_rsdp_len = acpi.rsdp_len;
-		fwb.acpi_loader = acpi.loader;
-		fwb.acpi_loader_len = acpi.loader_len;
-	}
 	vm->vm_fwcfg = fw_cfg_init(vm, &fwb);
-	acpi_fwcfg_free(&acpi);
 	if (vm->vm_fwcfg == NULL)
 		return (errno ? errno : ENOMEM);
 
