@@ -114,14 +114,15 @@ disk_ref() {
 	    2>/dev/null
 }
 # the guest's side, typed into its shell: "gw DISK" does the writes,
-# "gv DISK" reads them back past the page cache and prints ok or bad,
+# "gv DISK" reads them back past the page cache and prints ok or bad
+# (both want DISK to be a block device: dd would make a plain file),
 # "r WORDS" prints a result line "R-WORDS" (typed lines never start so)
 GUEST_IO='mkdir -p /mnt; seq 1000000 1131071 >/tmp/p; head -c 262144 /tmp/p >/tmp/q
 r() { echo "R-$*"; }
 gsz() { cat /sys/block/$1/size; }
-gw() { dd if=/tmp/p of=/dev/$1 bs=64k seek=16 && dd if=/tmp/q of=/dev/$1 bs=512 seek=8199 oflag=direct && dd if=/tmp/p of=/dev/$1 bs=512 seek=$(($(gsz $1) - 2048)); } 2>/dev/null
+gw() { [ -b /dev/$1 ] && dd if=/tmp/p of=/dev/$1 bs=64k seek=16 && dd if=/tmp/q of=/dev/$1 bs=512 seek=8199 oflag=direct && dd if=/tmp/p of=/dev/$1 bs=512 seek=$(($(gsz $1) - 2048)); } 2>/dev/null
 gs() { dd if=/dev/$1 bs=512 skip=$2 count=$3 iflag=direct 2>/dev/null | sha256sum; }
-gv() { [ "$(gs $1 2048 2048)" = "$(sha256sum </tmp/p)" ] && [ "$(gs $1 8199 512)" = "$(sha256sum </tmp/q)" ] && [ "$(gs $1 $(($(gsz $1) - 2048)) 2048)" = "$(sha256sum </tmp/p)" ] && echo ok || echo bad; }
+gv() { [ -b /dev/$1 ] && [ "$(gs $1 2048 2048)" = "$(sha256sum </tmp/p)" ] && [ "$(gs $1 8199 512)" = "$(sha256sum </tmp/q)" ] && [ "$(gs $1 $(($(gsz $1) - 2048)) 2048)" = "$(sha256sum </tmp/p)" ] && echo ok || echo bad; }
 '
 
 # result NAME KEY: the value of the guest's last "R-KEY=value" line
