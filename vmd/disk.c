@@ -120,28 +120,13 @@ disk_range(const struct disk *d, uint64_t off, uint64_t len)
 	return (0);
 }
 
-int
-disk_readv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
+static int
+disk_iov(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off,
+    int write)
 {
 	size_t	 len;
 
-	if (iovcnt < 0)
-		return (-EINVAL);
-	len = iov_length(iov, iovcnt);
-	if (disk_range(d, off, len) != 0)
-		return (-EINVAL);
-	if (len == 0)
-		return (0);
-	return (d->ops->readv(d->p, iov, iovcnt, off));
-}
-
-int
-disk_writev(struct disk *d, const struct iovec *iov, int iovcnt,
-    uint64_t off)
-{
-	size_t	 len;
-
-	if (d->readonly)
+	if (write && d->readonly)
 		return (-EROFS);
 	if (iovcnt < 0)
 		return (-EINVAL);
@@ -150,7 +135,21 @@ disk_writev(struct disk *d, const struct iovec *iov, int iovcnt,
 		return (-EINVAL);
 	if (len == 0)
 		return (0);
-	return (d->ops->writev(d->p, iov, iovcnt, off));
+	return (write ? d->ops->writev(d->p, iov, iovcnt, off) :
+	    d->ops->readv(d->p, iov, iovcnt, off));
+}
+
+int
+disk_readv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return (disk_iov(d, iov, iovcnt, off, 0));
+}
+
+int
+disk_writev(struct disk *d, const struct iovec *iov, int iovcnt,
+    uint64_t off)
+{
+	return (disk_iov(d, iov, iovcnt, off, 1));
 }
 
 int

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,20 +285,12 @@ vioblk_poller(void *arg)
 {
 	struct vioblk		*sc = arg;
 	struct virtio_vq	*vq = &sc->dev.vq[0];
-	struct pollfd		 pfd;
 	struct virtio_req	*r;
 	unsigned int		 slot;
 	int			 got;
 
-	pfd.fd = vq->kickfd;
-	pfd.events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("%s: poll", sc->name);
-		}
-		vq_kick_ack(vq);
+		vq_wait_kick(vq);
 		do {
 			vq_notify_disable(vq);
 			for (;;) {

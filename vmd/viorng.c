@@ -23,7 +23,6 @@
 #include <sys/random.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,18 +68,10 @@ viorng_thread(void *arg)
 {
 	struct viorng		*sc = arg;
 	struct virtio_vq	*vq = &sc->dev.vq[0];
-	struct pollfd		 pfd;
 	int			 got;
 
-	pfd.fd = vq->kickfd;
-	pfd.events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("viorng: poll");
-		}
-		vq_kick_ack(vq);
+		vq_wait_kick(vq);
 		do {
 			while ((got = vq_pop(vq, &sc->req)) == 1)
 				vq_push(vq, &sc->req, viorng_fill(&sc->req));

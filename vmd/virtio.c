@@ -28,6 +28,7 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -508,6 +509,20 @@ vq_kick_ack(struct virtio_vq *vq)
 	uint64_t	n;
 
 	(void)read(vq->kickfd, &n, sizeof(n));
+}
+
+/* A device thread sleeps until the guest kicks the queue. */
+void
+vq_wait_kick(struct virtio_vq *vq)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = vq->kickfd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, -1) == -1)
+		if (errno != EINTR)
+			fatal("%s: poll", vq->dev->name);
+	vq_kick_ack(vq);
 }
 
 /*
