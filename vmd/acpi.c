@@ -31,6 +31,7 @@
 #include "acpi.h"
 #include "bytes.h"
 #include "log.h"
+#include "pci.h"
 
 #define ACPI_OEMID		"VMDLNX"
 #define ACPI_OEMTABLEID		"VMDLINUX"
@@ -485,6 +486,21 @@ gas_io(uint8_t *p, size_t off, uint8_t bits, uint8_t access, uint64_t port)
 	put64(p, off + 4, port);
 }
 
+/* a _CRS buffer around resource descriptors (without the end tag) */
+static void
+aml_crs(struct aml *a, const uint8_t *rt, size_t len)
+{
+	static const uint8_t	end[] = { 0x79, 0x00 };
+
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER);
+	aml_open(a);
+	aml_integer(a, len + sizeof(end));
+	aml_bytes(a, rt, len);
+	aml_bytes(a, end, sizeof(end));
+	aml_end(a);
+}
+
 /* a _CRS of one I/O range and one ISA IRQ */
 static void
 aml_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
@@ -493,24 +509,112 @@ aml_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
 		0x47, 0x01, port & 0xff, port >> 8, port & 0xff, port >> 8,
 		1, len,				/* IO (Decode16, ...) */
 		0x22, (1U << irq) & 0xff, (1U << irq) >> 8, /* IRQNoFlags */
-		0x79, 0x00			/* end tag */
 	};
 
-	aml_name(a, "_CRS");
-	aml_byte(a, AML_BUFFER);
-	aml_open(a);
-	aml_integer(a, sizeof(rt));
-	aml_bytes(a, rt, sizeof(rt));
+	aml_crs(a, rt, sizeof(rt));
+}
+
+/* resource descriptors of the root bridge's _CRS */
+#define RD_WORD_SPACE		0x88
+#define RD_DWORD_SPACE		0x87
+#define RD_SPACE_MEM		0
+#define RD_SPACE_IO		1
+#define RD_SPACE_BUS		2
+#define RD_PRODUCER_FIXED	0x0c	/* producer, MinFixed, MaxFixed */
+#define RD_IO_ENTIRE		0x03
+#define RD_MEM_RW		0x01	/* ReadWrite, NonCacheable */
+
+/* a WordBusNumber or WordIO range the bridge decodes */
+static size_t
+rd_word(uint8_t *p, uint8_t space, uint8_t tflags, uint16_t min,
+    uint16_t max)
+{
+	p[0] = RD_WORD_SPACE;
+	put16(p, 1, 13);
+	p[3] = space;
+	p[4] = RD_PRODUCER_FIXED;
+	p[5] = tflags;
+	put16(p, 6, 0);			/* granularity */
+	put16(p, 8, min);
+	put16(p, 10, max);
+	put16(p, 12, 0);		/* translation */
+	put16(p, 14, max - min + 1);
+	return (16);
+}
+
+/* a DWordMemory range */
+static size_t
+rd_dword_mem(uint8_t *p, uint32_t min, uint32_t max)
+{
+	p[0] = RD_DWORD_SPACE;
+	put16(p, 1, 23);
+	p[3] = RD_SPACE_MEM;
+	p[4] = RD_PRODUCER_FIXED;
+	p[5] = RD_MEM_RW;
+	put32(p, 6, 0);
+	put32(p, 10, min);
+	put32(p, 14, max);
+	put32(p, 18, 0);
+	put32(p, 22, max - min + 1);
+	return (26);
+}
+
+/*
+ * \_SB.PCI0: the host bridge of bus 0, the windows it decodes (all I/O
+ * ports but its own 0xcf8-0xcff, and the PCI hole below the I/O APIC),
+ * and a _PRT wiring every device's INTA# straight to its IRQ (a GSI: no
+ * link devices, the routing is fixed).  With ACPI, Linux finds PCI only
+ * through this device.
+ */
+static void
+acpi_dsdt_pci(struct aml *a, const struct acpi_machine *m)
+{
+	uint8_t		rt[128], *p = rt;
+	unsigned int	i;
+
+	aml_device(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+
+	p += rd_word(p, RD_SPACE_BUS, 0, 0, 0xff);
+	/* IO (Decode16, 0xcf8, 0xcf8, 1, 8): the configuration ports */
+	*p++ = 0x47;
+	*p++ = 0x01;
+	put16(p, 0, PCI_MODE1_ADDRESS);
+	put16(p, 2, PCI_MODE1_ADDRESS);
+	p[4] = 1;
+	p[5] = 8;
+	p += 6;
+	p += rd_word(p, RD_SPACE_IO, RD_IO_ENTIRE, 0, PCI_MODE1_ADDRESS - 1);
+	p += rd_word(p, RD_SPACE_IO, RD_IO_ENTIRE, PCI_MODE1_ADDRESS + 8,
+	    PCI_IO_BAR_END);
+	p += rd_dword_mem(p, VM_PCI_MMIO_BASE, IOAPIC_BASE - 1);
+	aml_crs(a, rt, p - rt);
+
+	aml_name(a, "_PRT");
+	aml_package(a, m->nintx);
+	for (i = 0; i < m->nintx; i++) {
+		aml_package(a, 4);
+		aml_integer(a, (uint32_t)m->intx[i].slot << 16 | 0xffff);
+		aml_integer(a, 0);		/* INTA# */
+		aml_integer(a, 0);		/* no link device: */
+		aml_integer(a, m->intx[i].irq);	/* the GSI */
+		aml_end(a);
+	}
+	aml_end(a);
+
 	aml_end(a);
 }
 
 /*
- * The DSDT body.  Devices go under \_SB (a later PCI0 with its _PRT
- * belongs there); the ISA ones are described so that guests which
- * enumerate devices through ACPI (Linux's PNP) find them.
+ * The DSDT body.  Devices go under \_SB; the ISA ones are described so
+ * that guests which enumerate devices through ACPI (Linux's PNP) find
+ * them.
  */
 static void
-acpi_dsdt(struct aml *a)
+acpi_dsdt(struct aml *a, const struct acpi_machine *m)
 {
 	/* Name (_S5, Package () { 5, 5, 0, 0 }) */
 	aml_name(a, "_S5_");
@@ -522,6 +626,8 @@ acpi_dsdt(struct aml *a)
 	aml_end(a);
 
 	aml_scope(a, "\\_SB_");
+
+	acpi_dsdt_pci(a, m);
 
 	aml_device(a, "RTC_");
 	aml_name(a, "_HID");
@@ -630,8 +736,8 @@ madt_build(struct acpi_area *aa, unsigned int ncpus, size_t *offp)
  * comes first); *rsdpp gets the RSDP's offset in rs.
  */
 static int
-acpi_tables(struct acpi_area *tab, struct acpi_area *rs, unsigned int ncpus,
-    size_t *rsdpp)
+acpi_tables(struct acpi_area *tab, struct acpi_area *rs,
+    const struct acpi_machine *m, size_t *rsdpp)
 {
 	struct aml	 a;
 	uint8_t		*rp, *rsdt, *xsdt, *facs, *fadt, *dsdt;
@@ -639,10 +745,11 @@ acpi_tables(struct acpi_area *tab, struct acpi_area *rs, unsigned int ncpus,
 	size_t		 dsdt_off, madt_off, dsdt_len;
 	int		 ret = -1;
 
-	if (ncpus == 0 || ncpus > VMM_MAX_VCPUS_PER_VM)
+	if (m->ncpus == 0 || m->ncpus > VMM_MAX_VCPUS_PER_VM ||
+	    m->nintx > ACPI_MAX_INTX)
 		return (-1);
 	aml_init(&a);
-	acpi_dsdt(&a);
+	acpi_dsdt(&a, m);
 	if (a.error || a.depth != 0)
 		goto done;
 	dsdt_len = SDT_HDR_LEN + a.len;
@@ -654,7 +761,7 @@ acpi_tables(struct acpi_area *tab, struct acpi_area *rs, unsigned int ncpus,
 	    &xsdt_off)) == NULL ||
 	    (facs = acpi_alloc(tab, 64, 64, &facs_off)) == NULL ||
 	    (fadt = acpi_alloc(tab, FADT_LEN, 16, &fadt_off)) == NULL ||
-	    madt_build(tab, ncpus, &madt_off) == -1 ||
+	    madt_build(tab, m->ncpus, &madt_off) == -1 ||
 	    (dsdt = acpi_alloc(tab, dsdt_len, 16, &dsdt_off)) == NULL)
 		goto done;
 
@@ -699,7 +806,8 @@ acpi_tables(struct acpi_area *tab, struct acpi_area *rs, unsigned int ncpus,
  * gets the RSDP's address.  Returns 0, or -1 if they do not fit.
  */
 int
-acpi_build(const struct vm_mem *mem, unsigned int ncpus, uint64_t *rsdp)
+acpi_build(const struct vm_mem *mem, const struct acpi_machine *m,
+    uint64_t *rsdp)
 {
 	struct acpi_area	aa;
 	size_t			off;
@@ -710,7 +818,7 @@ acpi_build(const struct vm_mem *mem, unsigned int ncpus, uint64_t *rsdp)
 	if ((aa.buf = vm_mem_ptr(mem, ACPI_TABLES_BASE, aa.cap)) == NULL)
 		return (-1);
 	memset(aa.buf, 0, aa.cap);
-	if (acpi_tables(&aa, &aa, ncpus, &off) == -1)
+	if (acpi_tables(&aa, &aa, m, &off) == -1)
 		return (-1);
 	*rsdp = aa.gpa + off;
 	return (0);
@@ -722,7 +830,7 @@ acpi_build(const struct vm_mem *mem, unsigned int ncpus, uint64_t *rsdp)
  * Free the result with acpi_fwcfg_free().
  */
 int
-acpi_build_fwcfg(unsigned int ncpus, struct acpi_fwcfg *out)
+acpi_build_fwcfg(const struct acpi_machine *m, struct acpi_fwcfg *out)
 {
 	struct acpi_loader	*ld;
 	struct acpi_area	 tab, rs;
@@ -745,7 +853,7 @@ acpi_build_fwcfg(unsigned int ncpus, struct acpi_fwcfg *out)
 	/* the tables in high memory, the RSDP where guests look for it */
 	loader_allocate(ld, tab.name, 64, LOADER_ZONE_HIGH);
 	loader_allocate(ld, rs.name, 16, LOADER_ZONE_FSEG);
-	if (acpi_tables(&tab, &rs, ncpus, &off) == -1 || ld->error)
+	if (acpi_tables(&tab, &rs, m, &off) == -1 || ld->error)
 		goto fail;
 
 	out->tables = tab.buf;

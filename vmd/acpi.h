@@ -81,8 +81,26 @@ struct acpi_fwcfg {
 	size_t		 loader_len;
 };
 
-int	 acpi_build(const struct vm_mem *, unsigned int, uint64_t *);
-int	 acpi_build_fwcfg(unsigned int, struct acpi_fwcfg *);
+/*
+ * What the tables describe: the vCPUs, and the PCI devices whose INTA#
+ * is wired to an IRQ (the DSDT's PCI0._PRT).
+ */
+#define ACPI_MAX_INTX		32
+
+struct acpi_intx {
+	uint8_t		 slot;		/* device number on bus 0 */
+	uint8_t		 irq;		/* its INTA# */
+};
+
+struct acpi_machine {
+	unsigned int	 ncpus;
+	struct acpi_intx intx[ACPI_MAX_INTX];
+	unsigned int	 nintx;
+};
+
+int	 acpi_build(const struct vm_mem *, const struct acpi_machine *,
+	    uint64_t *);
+int	 acpi_build_fwcfg(const struct acpi_machine *, struct acpi_fwcfg *);
 void	 acpi_fwcfg_free(struct acpi_fwcfg *);
 
 struct acpi_pm;

@@ -43,6 +43,7 @@
 #include "fw_cfg.h"
 #include "loadfile.h"
 #include "log.h"
+#include "pci.h"
 #include "proc.h"
 #include "vm.h"
 #include "virtio.h"
@@ -298,9 +299,12 @@ vm_create(struct vm *vm)
 	struct vmop_create_params	*vmc = &vm->vm_params;
 	struct loadfile			 lf;
 	struct fw_cfg_boot		 fwb;
+	struct acpi_machine		 am;
+	struct acpi_fwcfg		 acpi;
 	struct event			*ev;
 	uint64_t			 rsdp = 0;
 	unsigned int			 i;
+	int				 irq;
 	int				 ret;
 
 	if ((ret = vm_check_params(vm)) != 0)
@@ -335,7 +339,16 @@ vm_create(struct vm *vm)
 	}
 	if ((ret = virtio_init(vm)) != 0)
 		return (ret);
-	if (acpi_build(&vm->vm_mem, vm->vm_ncpus, &rsdp) == -1) {
+	/* the tables describe the vCPUs and each device's INTA# wiring */
+	memset(&am, 0, sizeof(am));
+	am.ncpus = vm->vm_ncpus;
+	for (i = 0; i < PCI_MAX_DEVICES && am.nintx < ACPI_MAX_INTX; i++) {
+		if ((irq = pci_get_irq(vm->vm_pci, i)) == -1)
+			continue;
+		am.intx[am.nintx].slot = i;
+		am.intx[am.nintx++].irq = irq;
+	}
+	if (acpi_build(&vm->vm_mem, &am, &rsdp) == -1) {
 		log_warnx("vm %s: ACPI tables do not fit", vm->vm_name);
 		return (ENOMEM);
 	}
@@ -366,17 +379,29 @@ vm_create(struct vm *vm)
 	vm->vm_kernel = vm->vm_initrd = -1;
 
 	/*
-	 * fw_cfg, once the image is known.  A BIOS image overwrote the
-	 * ACPI tables at 0xe0000; acpi_build_fwcfg() has them as the files
-	 * SeaBIOS places itself, but they are not handed over yet: with
-	 * ACPI, Linux takes PCI from the DSDT, which has no PCI0 and _PRT,
-	 * and finds no virtio disk.  Until then it uses SeaBIOS's MP table.
+	 * fw_cfg, once the image is known: a BIOS image overwrote the
+	 * tables at 0xe0000, so SeaBIOS gets them as files to place itself.
 	 */
 	memset(&fwb, 0, sizeof(fwb));
+	memset(&acpi, 0, sizeof(acpi));
 	fwb.bootdev = vmc->vmc_bootdevice;
 	fwb.disk_dev = vm->vm_disk_pci;
 	fwb.cdrom_dev = vm->vm_cdrom_pci;
+	if (lf.lf_kind == LOADFILE_BIOS) {
+		if (acpi_build_fwcfg(&am, &acpi) == -1) {
+			log_warnx("vm %s: cannot build the ACPI tables",
+			    vm->vm_name);
+			return (ENOMEM);
+		}
+		fwb.acpi_tables = acpi.tables;
+		fwb.acpi_tables_len = acpi.tables_len;
+		fwb.acpi_rsdp = acpi.rsdp;
+		fwb.acpi_rsdp_len = acpi.rsdp_len;
+		fwb.acpi_loader = acpi.loader;
+		fwb.acpi_loader_len = acpi.loader_len;
+	}
 	vm->vm_fwcfg = fw_cfg_init(vm, &fwb);
+	acpi_fwcfg_free(&acpi);
 	if (vm->vm_fwcfg == NULL)
 		return (errno ? errno : ENOMEM);
 

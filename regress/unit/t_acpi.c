@@ -178,13 +178,75 @@ loader_run(const struct acpi_fwcfg *a)
 	return (bad);
 }
 
+/* n bytes of needle somewhere in the len bytes at p */
+static const uint8_t *
+find(const uint8_t *p, size_t len, const void *needle, size_t n)
+{
+	return (memmem(p, len, needle, n));
+}
+
+/*
+ * The DSDT's \_SB.PCI0: a PNP0A03 root bridge whose _CRS has bus 0-255,
+ * the configuration ports, I/O 0xd00-0xffff (where the BARs are), and a
+ * _PRT with one INTA# entry per device of m, to its IRQ.
+ */
+static void
+dsdt_check(const char *how, uint64_t dsdt, const struct acpi_machine *m)
+{
+	static const uint8_t	hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c,
+	    0x41, 0xd0, 0x0a, 0x03 };
+	static const uint8_t	bus[] = { 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00,
+	    0, 0, 0x00, 0x00, 0xff, 0x00, 0, 0, 0x00, 0x01 };
+	static const uint8_t	cfg[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c,
+	    0x01, 0x08 };
+	static const uint8_t	io[] = { 0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03,
+	    0, 0, 0x00, 0x0d, 0xff, 0xff, 0, 0, 0x00, 0xf3 };
+	const uint8_t		*body = mem + dsdt + 36, *p, *prt;
+	uint8_t			 e[16];
+	size_t			 len = get32(mem + dsdt, 4) - 36, el;
+	unsigned int		 i, ok;
+
+	p = find(body, len, "PCI0", 4);
+	check(p != NULL && find(p, len - (p - body), hid, sizeof(hid)) != NULL,
+	    "%s: DSDT has PCI0, a PNP0A03", how);
+	check(p != NULL && find(p, len - (p - body), bus, sizeof(bus)) &&
+	    find(p, len - (p - body), cfg, sizeof(cfg)) &&
+	    find(p, len - (p - body), io, sizeof(io)),
+	    "%s: PCI0._CRS: bus 0-255, ports 0xcf8-0xcff, I/O 0xd00-0xffff",
+	    how);
+	prt = p == NULL ? NULL : find(p, len - (p - body), "_PRT", 4);
+	check(prt != NULL && prt[4] == 0x12 && (prt[5] >> 6) <= 1 &&
+	    prt[6 + (prt[5] >> 6)] == m->nintx,
+	    "%s: PCI0._PRT has %u entries", how, m->nintx);
+	for (ok = 1, i = 0; prt != NULL && i < m->nintx; i++) {
+		el = 0;
+		e[el++] = 0x12;
+		e[el++] = 0;		/* the package length, below */
+		e[el++] = 4;
+		e[el++] = 0x0c;
+		put32(e, el, (uint32_t)m->intx[i].slot << 16 | 0xffff);
+		el += 4;
+		e[el++] = 0x00;		/* INTA# */
+		e[el++] = 0x00;		/* a GSI */
+		if (m->intx[i].irq > 1)
+			e[el++] = 0x0a;
+		e[el++] = m->intx[i].irq;
+		e[1] = el - 1;
+		if (find(prt, len - (prt - body), e, el) == NULL)
+			ok = 0;
+	}
+	check(prt != NULL && ok, "%s: _PRT wires each device's INTA# to its "
+	    "IRQ", how);
+}
+
 /*
  * Walk the tables from the RSDP at rsdp as a guest does, checking every
  * checksum and pointer on the way.
  */
 static void
-walk(const char *how, uint64_t rsdp, unsigned int ncpus)
+walk(const char *how, uint64_t rsdp, const struct acpi_machine *m)
 {
+	unsigned int	 ncpus = m->ncpus;
 	uint64_t	 rsdt, xsdt, t, facs, dsdt;
 	uint32_t	 len;
 	unsigned int	 i, n, nlapic;
@@ -228,6 +290,9 @@ walk(const char *how, uint64_t rsdp, unsigned int ncpus)
 			    memcmp(mem + dsdt, "DSDT", 4) == 0 &&
 			    sum_ok(dsdt, get32(mem + dsdt, 4)),
 			    "%s: DSDT and its checksum", how);
+			if (dsdt + 36 <= MEM_SIZE &&
+			    dsdt + get32(mem + dsdt, 4) <= MEM_SIZE)
+				dsdt_check(how, dsdt, m);
 			check(get16(mem + t, 46) == ACPI_SCI_IRQ &&
 			    get32(mem + t, 56) == ACPI_PM1A_EVT,
 			    "%s: FADT's SCI and PM1a", how);
@@ -251,12 +316,23 @@ int
 main(void)
 {
 	struct acpi_fwcfg	 a, b;
+	struct acpi_machine	 m4, m1;
 	struct vm_mem		 vmem;
 	uint64_t		 rsdp;
 	uint8_t			*direct;
 
+	/* 4 vcpus and three devices, two of them sharing IRQ 5 */
+	memset(&m4, 0, sizeof(m4));
+	m4.ncpus = 4;
+	m4.intx[0] = (struct acpi_intx){ 1, 3 };
+	m4.intx[1] = (struct acpi_intx){ 2, 5 };
+	m4.intx[2] = (struct acpi_intx){ 10, 5 };
+	m4.nintx = 3;
+	memset(&m1, 0, sizeof(m1));
+	m1.ncpus = 1;
+
 	/* SeaBIOS's way */
-	check(acpi_build_fwcfg(4, &a) == 0, "acpi_build_fwcfg, 4 vcpus");
+	check(acpi_build_fwcfg(&m4, &a) == 0, "acpi_build_fwcfg, 4 vcpus");
 	check(a.rsdp_len == 36 && a.tables_len > 0 && a.tables_len < 4096,
 	    "fw_cfg files: 36-byte RSDP, tables of %zu bytes", a.tables_len);
 	check(memcmp(a.rsdp, "RSD PTR ", 8) == 0 &&
@@ -264,10 +340,10 @@ main(void)
 	    "the RSDP file holds the RSDP, the tables start with the RSDT");
 	memset(mem, 0, sizeof(mem));
 	check(loader_run(&a) == 0, "table-loader: every command valid");
-	walk("loader", RSDP_AT, 4);
+	walk("loader", RSDP_AT, &m4);
 
 	/* the same tables with the same bytes, wherever they are placed */
-	check(acpi_build_fwcfg(4, &b) == 0 && b.tables_len == a.tables_len &&
+	check(acpi_build_fwcfg(&m4, &b) == 0 && b.tables_len == a.tables_len &&
 	    memcmp(a.tables, b.tables, a.tables_len) == 0 &&
 	    b.loader_len == a.loader_len &&
 	    memcmp(a.loader, b.loader, a.loader_len) == 0,
@@ -282,17 +358,23 @@ main(void)
 	vmem.slots[0].gpa = 0;
 	vmem.slots[0].size = MEM_SIZE;
 	vmem.slots[0].hva = direct;
-	check(acpi_build(&vmem, 4, &rsdp) == 0, "acpi_build, 4 vcpus");
+	check(acpi_build(&vmem, &m4, &rsdp) == 0, "acpi_build, 4 vcpus");
 	memcpy(mem, direct, MEM_SIZE);
-	walk("direct", rsdp, 4);
+	walk("direct", rsdp, &m4);
 	free(direct);
 
-	check(acpi_build_fwcfg(0, &b) == -1 && b.tables == NULL,
+	m1.ncpus = 0;
+	check(acpi_build_fwcfg(&m1, &b) == -1 && b.tables == NULL,
 	    "no vcpus: refused");
-	check(acpi_build_fwcfg(1, &b) == 0, "1 vcpu");
+	m1.ncpus = 1;
+	m1.nintx = ACPI_MAX_INTX + 1;
+	check(acpi_build_fwcfg(&m1, &b) == -1 && b.tables == NULL,
+	    "too many PCI routes: refused");
+	m1.nintx = 0;
+	check(acpi_build_fwcfg(&m1, &b) == 0, "1 vcpu, no PCI devices");
 	memset(mem, 0, sizeof(mem));
 	check(loader_run(&b) == 0, "table-loader for 1 vcpu");
-	walk("loader, 1 vcpu", RSDP_AT, 1);
+	walk("loader, 1 vcpu", RSDP_AT, &m1);
 	acpi_fwcfg_free(&b);
 	acpi_fwcfg_free(&a);
 	check(a.tables == NULL && a.loader == NULL, "acpi_fwcfg_free clears");
