@@ -136,25 +136,43 @@ one_line() { [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
 # digest FILE: its SHA-256
 digest() { sha256sum <"$1" | cut -d' ' -f1; }
 
-# kvm_trace: a second of KVM exits (reason, rip) and the vCPU threads'
-# states, for a guest that hangs
+# kvm_trace: for a guest that hangs, where each VM thread sleeps (a
+# vCPU halted in KVM, or a thread of ours blocked on a lock), KVM's
+# counters for each VM, and a second of exits and interrupt traffic
 kvm_trace() {
 	tr=/sys/kernel/tracing
 	[ -d "$tr/events" ] || mount -t tracefs tracefs "$tr" 2>/dev/null
+	[ -d /sys/kernel/debug/kvm ] ||
+	    mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	for t in /proc/[0-9]*/task/*; do
 		case $(cat "$t/comm" 2>/dev/null) in
 		vmd*|vm*|*vcpu*)
-			echo "# task $t $(cat "$t/comm") state $(cut -d' ' -f3 "$t/stat")" ;;
+			echo "# task $t $(cat "$t/comm") state" \
+			    "$(cut -d' ' -f3 "$t/stat") wchan $(cat "$t/wchan")" \
+			    "syscall $(cut -d' ' -f1 "$t/syscall")"
+			sed -n '1,4s/^/#   /p' "$t/stack" 2>/dev/null ;;
 		esac
 	done
+	for d in /sys/kernel/debug/kvm/*-*; do
+		[ -d "$d" ] || continue
+		_s=
+		for f in exits halt_exits halt_wakeup irq_injections \
+		    irq_exits io_exits request_irq_exits; do
+			[ -r "$d/$f" ] && _s="$_s $f=$(cat "$d/$f")"
+		done
+		echo "# kvm ${d##*/}:$_s"
+	done
 	echo 1 >"$tr/events/kvm/kvm_exit/enable" 2>/dev/null || return 0
-	echo 1 >"$tr/events/kvm/kvm_inj_virq/enable" 2>/dev/null
+	for e in kvm_inj_virq kvm_set_irq kvm_ioapic_set_irq \
+	    kvm_apic_accept_irq kvm_pic_set_irq; do
+		echo 1 >"$tr/events/kvm/$e/enable" 2>/dev/null
+	done
 	echo 1 >"$tr/tracing_on"
 	sleep 1
 	echo 0 >"$tr/tracing_on"
 	grep -v '^#' "$tr/trace" | head -n 40 | sed 's/^/# trace: /'
 	echo "# trace: $(grep -c kvm_exit "$tr/trace") exits in 1 s"
-	echo 0 >"$tr/events/kvm/kvm_exit/enable"
+	echo 0 >"$tr/events/kvm/enable"
 	echo >"$tr/trace"
 }
 

@@ -28,10 +28,13 @@ n=disky
 bios_boot $n SYSLINUX disk -d "$T/disk.$fmt" || exit 1
 sleep 1
 con_send $n "echo R-vda=\$(cat /sys/block/vda/size)
+echo R-acpi=\$(head -c 16 /sys/firmware/acpi/tables/DSDT | tail -c 6)\$(ls /sys/bus/acpi/devices | grep -c PNP0A03)
 "
 sz=$(( $(wc -c </l2/boot.raw) / 512 ))
 check "$n: the guest sees the disk it booted as vda ($sz sectors)" \
     wait_for "$T/con.$n" "^R-vda=$sz" 15
+check "$n: SeaBIOS handed over vmd's ACPI tables (DSDT of VMDLNX, PCI0)" \
+    wait_for "$T/con.$n" "^R-acpi=VMDLNX1" 5
 vmctl stop -f $n >/dev/null 2>&1
 check "$n: stop -f ends the guest" wait_gone $n 10
 check "$n: the image is unchanged" cmp "$T/disk.$fmt" "/l2/boot.$fmt"
