@@ -43,6 +43,12 @@
 #define PCI_STATUS_CAPLIST	0x10
 #define PCI_CAPLIST_PTR		0x34
 #define PCI_CAP_VENDOR		0x09
+#define PCI_CAP_MSIX		0x11
+#define PCI_BAR_MSIX		1	/* the BAR of the MSI-X table */
+#define MSIX_CAP_AT		0x88
+#define MSIX_CTRL_ENABLE	0x8000
+#define MSIX_CTRL_FMASK		0x4000
+#define MSIX_ENTRY_MASKED	0x1	/* vector control */
 #define VIRTIO_CAP_COMMON	1
 #define VIRTIO_CAP_NOTIFY	2
 #define VIRTIO_CAP_ISR		3
@@ -73,8 +79,6 @@
 #define CC_QDESC		0x20
 #define CC_QDRIVER		0x28
 #define CC_QDEVICE		0x30
-
-#define VIRTIO_NO_VECTOR	0xffff
 
 static const struct {
 	unsigned int	off;
@@ -146,6 +150,145 @@ virtio_set_irq(struct virtio_dev *d, int level)
 		return;
 	d->irq_level = level;
 	pci_set_irq(d->vm->vm_pci, d->pcidev, level);
+}
+
+/*
+ * MSI-X
+ *
+ * The driver programs the table (address, data, vector control) through
+ * BAR 1 and enables MSI-X or masks the whole function in the
+ * capability's message control.  A vector that fires while masked sets
+ * its pending bit and is sent when it is unmasked.  Called with
+ * msix.mtx held.
+ */
+static void
+msix_fire_locked(struct virtio_dev *d, unsigned int v)
+{
+	struct virtio_msix	*m = &d->msix;
+	uint64_t		 addr;
+
+	if (m->fmask || (m->table[v][3] & MSIX_ENTRY_MASKED)) {
+		m->pending |= 1ULL << v;
+		return;
+	}
+	m->pending &= ~(1ULL << v);
+	addr = (uint64_t)m->table[v][1] << 32 | m->table[v][0];
+	if (vmm_vm_signal_msi(d->vm->vm_vmm, addr, m->table[v][2]) == -1)
+		log_debug("%s: MSI-X vector %u: %s", d->name, v,
+		    strerror(errno));
+}
+
+/* what was pending and is no longer masked goes out */
+static void
+msix_flush_locked(struct virtio_dev *d)
+{
+	struct virtio_msix	*m = &d->msix;
+	unsigned int		 v;
+
+	if (!m->enabled || m->fmask)
+		return;
+	for (v = 0; v < m->nvec; v++)
+		if ((m->pending & (1ULL << v)) &&
+		    !(m->table[v][3] & MSIX_ENTRY_MASKED))
+			msix_fire_locked(d, v);
+}
+
+/*
+ * Interrupt the driver: the vector when MSI-X is on (none if the driver
+ * gave none), else INTx with isrbit in the ISR.  dev->mtx held.
+ */
+static void
+virtio_signal(struct virtio_dev *d, uint16_t vector, uint8_t isrbit)
+{
+	struct virtio_msix	*m = &d->msix;
+
+	pthread_mutex_lock(&m->mtx);
+	if (m->enabled) {
+		if (vector < m->nvec)
+			msix_fire_locked(d, vector);
+		pthread_mutex_unlock(&m->mtx);
+		return;
+	}
+	pthread_mutex_unlock(&m->mtx);
+	d->isr |= isrbit;
+	virtio_set_irq(d, 1);
+}
+
+/* BAR 1: the table, then the pending bits; 4- or 8-byte accesses */
+static void
+msix_mmio(void *arg, uint64_t gpa, int size, int in, uint64_t *data)
+{
+	struct virtio_dev	*d = arg;
+	struct virtio_msix	*m = &d->msix;
+	uint64_t		 off = gpa - m->bar;
+	unsigned int		 v, w, i;
+	uint32_t		 val;
+
+	if ((size != 4 && size != 8) || (off & (size - 1)) != 0) {
+		if (in)
+			*data = 0;
+		return;
+	}
+	pthread_mutex_lock(&m->mtx);
+	for (i = 0; i < (unsigned int)size / 4; i++, off += 4) {
+		val = in ? 0 : (uint32_t)(*data >> (32 * i));
+		if (off < VIRTIO_MSIX_TABLE + 16 * m->nvec) {
+			v = off / 16;
+			w = off % 16 / 4;
+			if (in)
+				val = m->table[v][w];
+			else if (w == 3) {
+				m->table[v][3] = val & MSIX_ENTRY_MASKED;
+				msix_flush_locked(d);
+			} else
+				m->table[v][w] = val;
+		} else if (off >= VIRTIO_MSIX_PBA && off < VIRTIO_MSIX_PBA + 8) {
+			/* read-only */
+			if (in)
+				val = (uint32_t)(m->pending >>
+				    (8 * (off - VIRTIO_MSIX_PBA)));
+		} else
+			val = 0;
+		if (in) {
+			if (i == 0)
+				*data = val;
+			else
+				*data |= (uint64_t)val << 32;
+		}
+	}
+	pthread_mutex_unlock(&m->mtx);
+}
+
+/*
+ * Config space writes to the MSI-X capability's message control: enable
+ * and function mask.  The rest of the capability is read-only.  Called
+ * by pci.c with its lock held: only msix.mtx is taken here.
+ */
+static int
+virtio_pci_cfg(void *arg, int in, unsigned int reg, int size,
+    uint32_t *data)
+{
+	struct virtio_dev	*d = arg;
+	struct virtio_msix	*m = &d->msix;
+	unsigned int		 ctl = m->cap + 2, i;
+	uint16_t		 c;
+	uint8_t			*p = m->pcicfg;
+
+	if (in || reg + size <= ctl || reg >= ctl + 2)
+		return (-1);		/* pci.c's own rules */
+	pthread_mutex_lock(&m->mtx);
+	c = p[ctl] | p[ctl + 1] << 8;
+	for (i = 0; i < (unsigned int)size; i++)
+		if (reg + i == ctl + 1)
+			c = (c & ~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK)) |
+			    ((*data >> (8 * i) & 0xff) << 8 &
+			    (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK));
+	p[ctl + 1] = c >> 8;
+	m->enabled = (c & MSIX_CTRL_ENABLE) != 0;
+	m->fmask = (c & MSIX_CTRL_FMASK) != 0;
+	msix_flush_locked(d);
+	pthread_mutex_unlock(&m->mtx);
+	return (0);
 }
 
 /* used ring helpers: flags, idx, ring[size] of {id, len}, avail_event */
@@ -239,6 +382,9 @@ virtio_reset(struct virtio_dev *d)
 	d->status = 0;
 	d->qselect = 0;
 	d->isr = 0;
+	d->cfg_vector = VIRTIO_NO_VECTOR;
+	for (i = 0; i < d->nqueues; i++)
+		d->vq[i].vector = VIRTIO_NO_VECTOR;
 	virtio_set_irq(d, 0);
 }
 
@@ -255,7 +401,7 @@ common_image(struct virtio_dev *d, uint8_t *b)
 	if (d->gfselect < 2)
 		put_le(b + CC_GF, d->driver_features >> (32 * d->gfselect),
 		    4);
-	put_le(b + CC_MSIX, VIRTIO_NO_VECTOR, 2);
+	put_le(b + CC_MSIX, d->cfg_vector, 2);
 	put_le(b + CC_NUMQ, d->nqueues, 2);
 	b[CC_STATUS] = d->status;
 	b[CC_CFGGEN] = d->cfggen;
@@ -265,7 +411,7 @@ common_image(struct virtio_dev *d, uint8_t *b)
 	if (vq == NULL)
 		return;
 	put_le(b + CC_QSIZE, vq->size, 2);
-	put_le(b + CC_QMSIX, VIRTIO_NO_VECTOR, 2);
+	put_le(b + CC_QMSIX, vq->vector, 2);
 	put_le(b + CC_QENABLE, vq->enabled, 2);
 	put_le(b + CC_QNOTIFYOFF, 0, 2);
 	put_le(b + CC_QDESC, vq->desc_gpa, 8);
@@ -323,6 +469,14 @@ common_write_field(struct virtio_dev *d, unsigned int off, uint64_t v)
 		return;
 	case CC_QSELECT:
 		d->qselect = v;
+		return;
+	case CC_MSIX:
+		/* a vector the table has, or none */
+		d->cfg_vector = v < d->msix.nvec ? v : VIRTIO_NO_VECTOR;
+		return;
+	case CC_QMSIX:
+		if (vq != NULL)
+			vq->vector = v < d->msix.nvec ? v : VIRTIO_NO_VECTOR;
 		return;
 	}
 	/* the queue's own fields, until it is enabled */
@@ -451,8 +605,15 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 	d->cfglen = di->cfglen;
 	pthread_mutex_init(&d->mtx, NULL);
 	pthread_cond_init(&d->idle, NULL);
-	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		d->vq[i].kickfd = -1;
+		d->vq[i].vector = VIRTIO_NO_VECTOR;
+	}
+	d->cfg_vector = VIRTIO_NO_VECTOR;
+	pthread_mutex_init(&d->msix.mtx, NULL);
+	d->msix.nvec = d->nqueues + 1;
+	for (i = 0; i < d->msix.nvec; i++)
+		d->msix.table[i][3] = MSIX_ENTRY_MASKED;
 
 	memset(&pdi, 0, sizeof(pdi));
 	pdi.vendor = VIRTIO_PCI_VENDOR;
@@ -463,12 +624,17 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 	pdi.subsys_vendor = VIRTIO_PCI_VENDOR;
 	pdi.subsys_id = di->type;
 	pdi.want_irq = 1;
+	pdi.cfg = virtio_pci_cfg;
+	pdi.arg = d;
 	if ((d->pcidev = pci_add_device(vm->vm_pci, &pdi)) == -1)
 		return (-1);
 	if (pci_add_bar(vm->vm_pci, d->pcidev, PCI_BAR_IO, virtio_bar_io,
 	    NULL, d, &addr) == -1)
 		return (-1);
 	d->iobase = addr;
+	if (pci_add_bar(vm->vm_pci, d->pcidev, PCI_BAR_MMIO, NULL, msix_mmio,
+	    d, &d->msix.bar) != PCI_BAR_MSIX)
+		return (-1);
 
 	cfg = pci_cfg_space(vm->vm_pci, d->pcidev);
 	cfg[0x06] |= PCI_STATUS_CAPLIST;
@@ -478,11 +644,19 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 	virtio_cap(cfg, 0x50, 0x68, VIRTIO_CAP_NOTIFY, VIRTIO_BAR_NOTIFY,
 	    2, 20);
 	put_le(cfg + 0x50 + 16, 0, 4);	/* notify_off_multiplier */
-	virtio_cap(cfg, 0x68, d->cfglen ? 0x78 : 0, VIRTIO_CAP_ISR,
+	virtio_cap(cfg, 0x68, d->cfglen ? 0x78 : MSIX_CAP_AT, VIRTIO_CAP_ISR,
 	    VIRTIO_BAR_ISR, 1, 16);
 	if (d->cfglen)
-		virtio_cap(cfg, 0x78, 0, VIRTIO_CAP_DEVICE,
+		virtio_cap(cfg, 0x78, MSIX_CAP_AT, VIRTIO_CAP_DEVICE,
 		    VIRTIO_BAR_DEVICE, d->cfglen, 16);
+	/* MSI-X: a vector per queue and one for config, off until enabled */
+	cfg[MSIX_CAP_AT] = PCI_CAP_MSIX;
+	cfg[MSIX_CAP_AT + 1] = 0;
+	put_le(cfg + MSIX_CAP_AT + 2, d->msix.nvec - 1, 2);
+	put_le(cfg + MSIX_CAP_AT + 4, VIRTIO_MSIX_TABLE | PCI_BAR_MSIX, 4);
+	put_le(cfg + MSIX_CAP_AT + 8, VIRTIO_MSIX_PBA | PCI_BAR_MSIX, 4);
+	d->msix.cap = MSIX_CAP_AT;
+	d->msix.pcicfg = cfg;
 
 	for (i = 0; i < d->nqueues; i++) {
 		vq = &d->vq[i];
@@ -730,8 +904,7 @@ vq_interrupt(struct virtio_vq *vq)
 	if (!need)
 		return;
 	pthread_mutex_lock(&d->mtx);
-	d->isr |= 1;
-	virtio_set_irq(d, 1);
+	virtio_signal(d, vq->vector, 1);
 	pthread_mutex_unlock(&d->mtx);
 }
 

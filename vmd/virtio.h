@@ -18,7 +18,10 @@
  * virtio 1.x over PCI, as upstream lays it out: one I/O BAR holding the
  * common configuration at 0x000, the notify register at 0x100 (every
  * queue notifies there, the value written is the queue index), the ISR
- * at 0x200 and the device configuration at 0x300.  Legacy INTx only.
+ * at 0x200 and the device configuration at 0x300.  Interrupts are INTx,
+ * or MSI-X once the driver enables it: one vector per queue and one for
+ * configuration changes, the table and pending bits in a memory BAR
+ * (BAR 1), delivered as MSIs by KVM without the ISR read INTx costs.
  *
  * Notifies reach the device as an eventfd per queue (KVM ioeventfd, so
  * a kick never leaves the kernel on the vCPU's side); devices wait on
@@ -70,6 +73,24 @@
 #define VIRTIO_BAR_DEVICE		0x300
 #define VIRTIO_COMMON_LEN		0x38
 
+/* MSI-X: BAR 1 holds the table at 0 and the pending bits at 0x800 */
+#define VIRTIO_MSIX_MAX			(VIRTIO_MAX_QUEUES + 1)
+#define VIRTIO_MSIX_TABLE		0x000
+#define VIRTIO_MSIX_PBA			0x800
+#define VIRTIO_NO_VECTOR		0xffff
+
+struct virtio_msix {
+	pthread_mutex_t		 mtx;	/* taken last: nothing under it */
+	unsigned int		 nvec;
+	int			 enabled;
+	int			 fmask;	/* the function mask */
+	uint32_t		 table[VIRTIO_MSIX_MAX][4];
+	uint64_t		 pending;
+	unsigned int		 cap;	/* its PCI capability's offset */
+	uint8_t			*pcicfg;
+	uint64_t		 bar;	/* BAR 1's address */
+};
+
 struct virtio_dev;
 
 /* one descriptor chain, as the device sees it */
@@ -101,6 +122,7 @@ struct virtio_vq {
 	uint16_t		 used_idx;
 	uint16_t		 signalled;	/* used_idx at the last interrupt */
 	int			 kickfd;	/* eventfd, the guest's notifies */
+	uint16_t		 vector;	/* MSI-X, under dev->mtx */
 };
 
 struct virtio_ops {
@@ -131,6 +153,8 @@ struct virtio_dev {
 	uint16_t		 qselect;
 	uint8_t			 isr;
 	int			 irq_level;
+	uint16_t		 cfg_vector;	/* MSI-X for config changes */
+	struct virtio_msix	 msix;
 	uint8_t			 cfg[VIRTIO_CFG_MAX];
 	unsigned int		 cfglen;
 

@@ -276,6 +276,20 @@ vmm_vm_irq_line(struct vmm_vm *vm, unsigned int irq, int level)
 	return (ioctl(vm->vm_fd, KVM_IRQ_LINE, &il));
 }
 
+/* an MSI (a PCI device's MSI-X vector): address and data as programmed */
+int
+vmm_vm_signal_msi(struct vmm_vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi	msi;
+
+	memset(&msi, 0, sizeof(msi));
+	msi.address_lo = (uint32_t)addr;
+	msi.address_hi = addr >> 32;
+	msi.data = data;
+	/* 1: delivered, 0: blocked by the guest; both are fine here */
+	return (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) == -1 ? -1 : 0);
+}
+
 int
 vmm_vm_ioeventfd(struct vmm_vm *vm, uint16_t port, unsigned int len,
     int64_t match, int fd)

@@ -78,6 +78,9 @@ fuzz_setup(void)
 	pthread_mutex_init(&fsc.dev.mtx, NULL);
 	pthread_cond_init(&fsc.dev.idle, NULL);
 	pthread_mutex_init(&fsc.dev.vq[0].mtx, NULL);
+	pthread_mutex_init(&fsc.dev.msix.mtx, NULL);
+	fsc.dev.vq[0].vector = VIRTIO_NO_VECTOR;
+	fsc.dev.cfg_vector = VIRTIO_NO_VECTOR;
 	fsc.dev.vq[0].dev = &fsc.dev;
 	fsc.dev.vq[0].maxsize = RING_SIZE;
 }

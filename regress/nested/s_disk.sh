@@ -69,6 +69,7 @@ sleep 1
 con_send dk "$GUEST_IO"
 con_send dk "for d in vda vdb vdc; do r \$d-size=\$(gsz \$d); done
 r root=\$(ls /sys/bus/acpi/devices | grep -c PNP0A03); r irqs=\$(cat /sys/bus/pci/devices/*/irq | tr '\\n' ,)
+r msix=\$(awk '/PCI-MSI.*virtio[0-9]*-req/ && \$2 > 0' /proc/interrupts | wc -l)
 gw vda; gw vdb; sync; echo 3 >/proc/sys/vm/drop_caches; r vda-back=\$(gv vda); r vdb-back=\$(gv vdb)
 mke2fs /dev/vdc >/dev/null 2>&1 && mount -t ext2 /dev/vdc /mnt && cp /tmp/p /mnt/f && sync && umount /mnt && echo 3 >/proc/sys/vm/drop_caches && mount -t ext2 /dev/vdc /mnt && cmp /tmp/p /mnt/f && umount /mnt && r fs=ok || r fs=bad
 sync; r done=\$((6 * 7))
@@ -82,12 +83,13 @@ else
 fi
 check "disk: stop -f ends the guest" wait_gone dk 10
 
-for kv in root=1 irqs=0,3,5,6,7, vda-size=131072 vdb-size=196608 \
+for kv in root=1 irqs=0,3,5,6,7, msix=3 vda-size=131072 vdb-size=196608 \
     vdc-size=98304 vda-back=ok vdb-back=ok fs=ok; do
 	v=$(result dk "${kv%%=*}")
 	case $kv in
 	root=*)		what="ACPI describes one PCI root bridge (PNP0A03)" ;;
 	irqs=*)		what="each PCI device's IRQ is its _PRT entry (${kv#*=})" ;;
+	msix=*)		what="the 3 disks' requests complete on MSI-X vectors" ;;
 	*-size=*)	what="${kv%%-*} has the image's size (${kv#*=} sectors)" ;;
 	*-back=*)	what="${kv%%-*} reads back what was written" ;;
 	fs=*)		what="mkfs.ext2, mount, write, umount, mount, read on vdc" ;;
