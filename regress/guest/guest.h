@@ -36,7 +36,9 @@
 
 #define FNV_INIT	0x811c9dc5
 
-#define NIDT		48	/* exceptions 0-31, PIC vectors 0x20-0x2f */
+#define NIDT		64	/* exceptions 0-31, PIC vectors 0x20-0x2f, */
+#define VEC_MSI		0x30	/* the virtio devices' MSI-X vectors, */
+#define VEC_SPURIOUS	0x3f	/* the local APIC's spurious vector */
 #define IRQ_BASE	0x20
 
 #ifndef __ASSEMBLER__
@@ -242,7 +244,11 @@ extern volatile uint16_t	vio_irqmask;
 uint32_t	 pci_read32(int, int, int);
 void		 pci_write32(int, int, int, uint32_t);
 void		 vio_intr(int);
+void		 vio_msi(void);
+void		 lapic_eoi(void);
 void		 cmd_virtio(const char *);
+void		 cmd_msix(const char *);
+void		 cmd_blkmsix(const char *);
 void		 cmd_blkinfo(const char *);
 void		 cmd_blkread(const char *);
 void		 cmd_blkwrite(const char *);

@@ -161,6 +161,13 @@ irq_handler(uint64_t vec)
 {
 	int irq = (int)vec - IRQ_BASE;
 
+	if (vec == VEC_MSI) {
+		vio_msi();
+		lapic_eoi();
+		return;
+	}
+	if (vec >= IRQ_BASE + 16)
+		return;		/* the APIC's spurious vector: no EOI */
 	switch (irq) {
 	case IRQ_PIT:
 		ticks++;

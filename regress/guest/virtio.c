@@ -44,6 +44,17 @@
 #define PCI_CAPPTR		0x34
 #define PCI_INTLINE		0x3c
 #define PCI_CAP_VENDOR		0x09
+#define PCI_CAP_MSIX		0x11
+#define MSIX_ENABLE		0x80000000U	/* in the capability's dword */
+#define MSIX_MASKED		1
+#define LAPIC_BASE		0xfee00000ULL
+#define LAPIC_EOI		0xb0
+#define LAPIC_SVR		0xf0
+#define LAPIC_SVR_ENABLE	0x100
+#define LAPIC_LVT0		0x350
+#define LAPIC_LVT1		0x360
+#define LAPIC_EXTINT		0x700
+#define LAPIC_NMI		0x400
 
 #define VIRTIO_VENDOR		0x1af4
 
@@ -58,11 +69,13 @@
 #define VC_DF			4
 #define VC_GFSELECT		8
 #define VC_GF			12
+#define VC_MSIX			16
 #define VC_NUMQ			18
 #define VC_STATUS		20
 #define VC_GEN			21
 #define VC_QSELECT		22
 #define VC_QSIZE		24
+#define VC_QMSIX		26
 #define VC_QENABLE		28
 #define VC_QNOTIFYOFF		30
 #define VC_QDESC		32
@@ -94,6 +107,7 @@
 extern uint64_t		pml4[512];	/* head.S */
 
 volatile uint16_t	vio_irqmask;
+int			vio_msix_wanted;
 static struct vdev	vdevs[VIO_MAXDEV];
 static int		nvdev = -1;	/* -1: not scanned yet */
 static int		nrings, nptpages;
@@ -438,6 +452,8 @@ parse_caps(struct vdev *vd)
 	ptr = pci_read8(vd->dev, vd->fn, PCI_CAPPTR) & 0xfc;
 	for (n = 0; ptr >= 0x40 && n < 48; n++) {
 		v = pci_read32(vd->dev, vd->fn, ptr);
+		if ((v & 0xff) == PCI_CAP_MSIX && vd->msix_cap == 0)
+			vd->msix_cap = ptr;
 		if ((v & 0xff) == PCI_CAP_VENDOR) {
 			type = v >> 24;
 			switch (type) {
@@ -623,6 +639,123 @@ cmd_virtio(const char *arg)
 	kprintf("VIRTIO END %d\n", i);
 }
 
+/* ---- MSI-X ---- */
+
+static int	lapic_on;
+
+static volatile uint32_t *
+lapic_reg(uint32_t reg)
+{
+	return (volatile uint32_t *)(LAPIC_BASE + reg);
+}
+
+/*
+ * The local APIC, software-enabled so that MSIs reach the CPU; LINT0
+ * stays ExtINT, so the 8259's interrupts come as before.
+ */
+static int
+lapic_init(void)
+{
+	if (lapic_on)
+		return 0;
+	if (map_mmio(LAPIC_BASE, 0x1000) != 0)
+		return -1;
+	/* enabled first: while it is disabled, LVT writes stay masked */
+	*lapic_reg(LAPIC_SVR) = LAPIC_SVR_ENABLE | VEC_SPURIOUS;
+	*lapic_reg(LAPIC_LVT0) = LAPIC_EXTINT;
+	*lapic_reg(LAPIC_LVT1) = LAPIC_NMI;
+	lapic_on = 1;
+	return 0;
+}
+
+void
+lapic_eoi(void)
+{
+	*lapic_reg(LAPIC_EOI) = 0;
+}
+
+volatile uint32_t *
+vio_msix_entry(struct vdev *vd, int v)
+{
+	return (volatile uint32_t *)(vd->msix_table + 16 * v);
+}
+
+/* the MSI vector: every MSI-X device may have completed something */
+void
+vio_msi(void)
+{
+	int i;
+
+	for (i = 0; i < nvdev; i++)
+		if (vdevs[i].msix)
+			vdevs[i].intrs++;
+}
+
+/*
+ * MSI-X on or off for the selected queue, before the queue is enabled:
+ * vector 0 for configuration changes, 1 for the queue, both to VEC_MSI
+ * on CPU 0, the others masked.
+ */
+static const char *
+msix_setup(struct vdev *vd, int on)
+{
+	const struct vregion *c = &vd->common;
+	uint32_t ctl, t, p, cmd;
+	uint64_t tb, pb;
+	int io, nvec, v;
+
+	vd->msix = 0;
+	if (vd->msix_cap == 0)
+		return on ? "no MSI-X capability" : NULL;
+	ctl = pci_read32(vd->dev, vd->fn, vd->msix_cap);
+	if (!on) {
+		if (ctl & MSIX_ENABLE)
+			pci_write32(vd->dev, vd->fn, vd->msix_cap,
+			    ctl & ~MSIX_ENABLE);
+		return NULL;
+	}
+	nvec = ((ctl >> 16) & 0x7ff) + 1;
+	if (nvec < 2)
+		return "too few MSI-X vectors";
+	if (vd->msix_table == 0) {
+		t = pci_read32(vd->dev, vd->fn, vd->msix_cap + 4);
+		p = pci_read32(vd->dev, vd->fn, vd->msix_cap + 8);
+		tb = bar_addr(vd->dev, vd->fn, t & 7, &io);
+		if (tb == 0 || io)
+			return "MSI-X table not in a memory BAR";
+		pb = bar_addr(vd->dev, vd->fn, p & 7, &io);
+		if (pb == 0 || io)
+			return "MSI-X PBA not in a memory BAR";
+		tb += t & ~7U;
+		pb += p & ~7U;
+		if (map_mmio(tb, 16 * nvec) != 0 || map_mmio(pb, 8) != 0)
+			return "cannot map the MSI-X table";
+		cmd = pci_read32(vd->dev, vd->fn, PCI_CMD) & 0xffff;
+		pci_write32(vd->dev, vd->fn, PCI_CMD, cmd | PCI_CMD_MEM);
+		vd->msix_table = tb;
+		vd->msix_pba = pb;
+	}
+	if (lapic_init() != 0)
+		return "cannot map the local APIC";
+	for (v = 0; v < nvec; v++) {
+		vio_msix_entry(vd, v)[3] = MSIX_MASKED;
+		vio_msix_entry(vd, v)[0] = (uint32_t)LAPIC_BASE;
+		vio_msix_entry(vd, v)[1] = 0;
+		vio_msix_entry(vd, v)[2] = VEC_MSI;
+		if (v < 2)
+			vio_msix_entry(vd, v)[3] = 0;
+	}
+	w16(c, VC_MSIX, 0);
+	if (r16(c, VC_MSIX) != 0)
+		return "config MSI-X vector refused";
+	w16(c, VC_QMSIX, 1);
+	if (r16(c, VC_QMSIX) != 1)
+		return "queue MSI-X vector refused";
+	pci_write32(vd->dev, vd->fn, vd->msix_cap, ctl | MSIX_ENABLE);
+	vd->msix = 1;
+	return NULL;
+}
+
 /* ---- initialisation ---- */
 
 /* Reset: write 0, then wait for the device to read back 0. */
@@ -658,6 +791,7 @@ vio_init(struct vdev *vd, uint64_t want, uint16_t qidx, uint16_t maxsize)
 {
 	const struct vregion *c = &vd->common;
 	struct vq *q = &vd->vq;
+	const char *why;
 	uint64_t offered;
 	uint16_t size;
 	uint8_t st;
@@ -709,6 +843,8 @@ vio_init(struct vdev *vd, uint64_t want, uint16_t qidx, uint16_t maxsize)
 	q->avail_idx = q->used_idx = q->ndesc = q->inflight = 0;
 	if (size != q->devsize)
 		w16(c, VC_QSIZE, size);
+	if ((why = msix_setup(vd, vio_msix_wanted)) != NULL)
+		return vio_fail(vd, why);
 	w64(c, VC_QDESC, (uint64_t)q->desc);
 	w64(c, VC_QDRIVER, (uint64_t)q->avail);
 	w64(c, VC_QDEVICE, (uint64_t)q->used);
@@ -803,7 +939,7 @@ static int
 vio_sleep(struct vdev *vd, uint64_t deadline)
 {
 	cli();
-	while (vd->irq >= 0 && vd->intrs == vd->seen) {
+	while ((vd->irq >= 0 || vd->msix) && vd->intrs == vd->seen) {
 		if (ticks >= deadline) {
 			sti();
 			return -1;
@@ -811,7 +947,7 @@ vio_sleep(struct vdev *vd, uint64_t deadline)
 		sti_hlt();
 		cli();
 	}
-	if (vd->irq < 0) {
+	if (vd->irq < 0 && !vd->msix) {
 		if (ticks >= deadline) {
 			sti();
 			return -1;
@@ -836,7 +972,8 @@ vq_wait(struct vdev *vd, uint16_t *head, uint32_t *len, uint64_t deadline)
 	uint16_t uidx;
 
 	for (;;) {
-		if (vd->intrs != vd->seen || vd->irq < 0 || vd->drain) {
+		if (vd->intrs != vd->seen || (vd->irq < 0 && !vd->msix) ||
+		    vd->drain) {
 			vd->seen = vd->intrs;
 			uidx = *(volatile uint16_t *)&q->used->idx;
 			if (uidx != q->used_idx) {
@@ -897,7 +1034,8 @@ vio_intr(int irq)
 
 	for (i = 0; i < nvdev; i++) {
 		vd = &vdevs[i];
-		if (vd->irq != irq || !vd->isr.found || vd->state == VS_FAILED)
+		if (vd->irq != irq || !vd->isr.found || vd->msix ||
+		    vd->state == VS_FAILED)
 			continue;
 		if (r8(&vd->isr, 0) & 1)
 			vd->intrs++;

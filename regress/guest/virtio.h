@@ -116,6 +116,9 @@ struct vdev {
 	uint32_t	 notify_mult;
 	uint64_t	 features;	/* negotiated */
 	uint8_t		*ringmem;	/* 8 KiB, kept across resets */
+	int		 msix_cap;	/* config offset, 0: none */
+	int		 msix;		/* MSI-X on: vector 0 config, 1 queue */
+	uint64_t	 msix_table, msix_pba;	/* mapped addresses */
 	volatile uint32_t intrs;	/* queue interrupts seen */
 	uint32_t	 seen;		/* intrs at the last look */
 	int		 drain;		/* used ring not found empty yet */
@@ -130,7 +133,9 @@ struct vdev {
 #define VREQ_MAX	256
 
 /* virtio.c */
+extern int	 vio_msix_wanted;	/* devices set up next use MSI-X */
 int		 vio_scan(void);
+volatile uint32_t *vio_msix_entry(struct vdev *, int);
 struct vdev	*vio_get(int, int);
 struct vdev	*vio_nth(int);
 const char	*vio_init(struct vdev *, uint64_t, uint16_t, uint16_t);

@@ -67,6 +67,31 @@ is "raw: zeroed sectors read back as zeroes" 0 "$(nonzero "$T/a.raw" 100 8)"
 is "raw: discarded sectors read back as zeroes" 0 "$(nonzero "$T/a.raw" 120 8)"
 check "raw: sectors around them untouched" "$BLKPAT" check "$T/a.raw" 108 12 5
 
+# --- MSI-X: the same requests with the vectors on, the masking rules,
+# then INTx again after a reset
+truncate -s 16M "$T/m.raw"
+"$BLKPAT" fill "$T/m.raw" 100 64 7
+cmds=msix:1,blkread:0:100:64,blkwrite:0:4096:256:9,blkmany:0:128:5
+cmds=$cmds,blkmsix:0,rng:0:512,msix:0,blkcheck:0:4096:256:9,hello
+if run_guest msix '^HELLO' 60 -d "$T/m.raw" -k "console=ttyS0 run=$cmds"; then
+	ok "msix: the guest ran its commands"
+else
+	nok "msix: the guest ran its commands"
+fi
+is "msix: enabled" "MSIX on" "$(line msix 'MSIX on')"
+is "msix: reads on MSI-X" "BLKREAD 0 100 64 $hsum" "$(line msix BLKREAD)"
+is "msix: writes on MSI-X" "BLKWRITE 0 4096 256 OK" "$(line msix BLKWRITE)"
+like "msix: 128 requests in flight" '^BLKMANY 0 128 OK inflight=' \
+    "$(line msix BLKMANY)"
+is "msix: a masked vector holds its message as pending, unmasking sends it" \
+    "BLKMSIX 0 OK pending=1 delivered=1 cleared=1" "$(line msix BLKMSIX)"
+like "msix: the RNG on MSI-X too" '^RNG 0 512 OK' "$(line msix RNG)"
+is "msix: back to INTx after a reset" "BLKCHECK 0 4096 256 OK" \
+    "$(line msix BLKCHECK)"
+check "msix: the guest's writes are in the image" \
+    "$BLKPAT" check "$T/m.raw" 4096 256 9
+vmctl stop -f -w msix >/dev/null 2>&1
+
 # --- the same image again while in use: refused, the first VM unharmed
 run_is "a writable image in use is refused" 1 \
     "vmctl: disk image(s) in use by another vm" \
