@@ -9,6 +9,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      side by side with QEMU (not part of make test)
 #   make bench-linux  the same with Linux, in the nested test host
+#   make bench-disk   virtio-blk against QEMU's, in the nested test host
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test)
 
 BUILD ?= build
@@ -37,7 +38,7 @@ LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
 .PHONY: all guest unit test test-unit test-linux test-full demo install \
-	uninstall clean bench bench-linux deps fuzz fuzz-build
+	uninstall clean bench bench-linux bench-disk deps fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/vmd $(BUILD)/vmctl
@@ -108,6 +109,9 @@ bench: all guest
 
 bench-linux: all
 	BUILD=$(abspath $(BUILD)) sh bench/linux
+
+bench-disk: all
+	BUILD=$(abspath $(BUILD)) sh bench/disk
 
 # libFuzzer targets, not part of make test: every regress/fuzz/fuzz_*.c
 # links the vmd library built again with clang and the sanitizers into

@@ -14,13 +14,43 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 
-# make bench-linux inside the nested host (/t/bench.sh RUNS, from
-# l1-init): bench/run with the Linux guest, vmd against QEMU on this
-# host's /dev/kvm.
-export BUILD=/tmp/bench GUEST_KIND=linux GUEST=/l2/vmlinuz \
-    INITRD=/l2/initrd.gz VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl \
-    TTFM=/bench/ttfm RUNS=${1:-10} QEMU=/usr/bin/qemu-system-x86_64 \
-    PATH=/usr/bin:$PATH
-mkdir -p "$BUILD"
-sh /bench/run
-echo "BENCH-RC=$?"
+# make bench-linux and make bench-disk inside the nested host, from
+# l1-init: /t/bench.sh RUNS runs bench/run with the Linux guest,
+# /t/bench.sh disk:RUNS:SECS bench/disk-run on a scratch filesystem
+# (ext2 on the virtio disk bench/disk gives L1); vmd against QEMU on
+# this host's /dev/kvm.
+export VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl TTFM=/bench/ttfm \
+    QEMU=/usr/bin/qemu-system-x86_64 GUEST=/l2/vmlinuz PATH=/usr/bin:$PATH
+case $1 in
+disk:*)
+	a=${1#disk:}
+	export RUNS=${a%%:*} SECS=${a#*:} INITRD=/l2/initrd-bench.gz \
+	    DIR=/scratch
+	for m in $(cat /lib/modules/bench/order); do
+		insmod "/lib/modules/bench/$m.ko" ||
+		    echo "bench-disk: insmod $m failed"
+	done
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	mkdir -p "$DIR"
+	if mke2fs -q /dev/vda >/dev/null 2>&1 &&
+	    mount -t ext2 /dev/vda "$DIR"; then
+		sh /bench/disk-run
+		rc=$?
+		umount "$DIR"
+	else
+		echo "bench-disk: no scratch filesystem on /dev/vda"
+		rc=1
+	fi
+	;;
+*)
+	export BUILD=/tmp/bench GUEST_KIND=linux INITRD=/l2/initrd.gz \
+	    RUNS=${1:-10}
+	mkdir -p "$BUILD"
+	sh /bench/run
+	rc=$?
+	;;
+esac
+echo "BENCH-RC=$rc"
