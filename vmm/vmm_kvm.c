@@ -363,7 +363,12 @@ vmm_vm_destroy(struct vmm_vm *vm)
 	free(vm);
 }
 
-/* KVM's supported CPUID, with this vCPU's APIC id in it */
+/*
+ * KVM's supported CPUID, with this vCPU's APIC id in it and the
+ * hypervisor bit set: without it guests do not look at KVM's leaves
+ * (0x40000000 up), and Linux then keeps time with the ACPI PM timer, an
+ * exit to us on every clock read, instead of kvm-clock.
+ */
 static int
 kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 {
@@ -386,6 +391,7 @@ kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 			    (vc->vc_id << 24);
 			if (vc->vc_vm->vm_ncpus > 1)
 				e->edx |= 1U << 28;	/* HTT: ebx valid */
+			e->ecx |= 1U << 31;		/* hypervisor present */
 			break;
 		case 0xb:
 		case 0x1f:
