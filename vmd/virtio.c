@@ -942,6 +942,19 @@ vq_notify_enable(struct virtio_vq *vq)
 	return (more);
 }
 
+/* whether the driver has made chains available that vq_pop has not taken */
+int
+vq_has_avail(struct virtio_vq *vq)
+{
+	int	more;
+
+	pthread_mutex_lock(&vq->mtx);
+	more = vq->enabled &&
+	    __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE) != vq->last_avail;
+	pthread_mutex_unlock(&vq->mtx);
+	return (more);
+}
+
 /* Copy len bytes from buf to offset skip of the buffers. */
 size_t
 buf_to_iov(const void *buf, size_t len, const struct iovec *iov, int n,

@@ -192,6 +192,7 @@ void		 vq_push(struct virtio_vq *, const struct virtio_req *,
 void		 vq_kick_ack(struct virtio_vq *);
 void		 vq_wait_kick(struct virtio_vq *);
 int		 vq_notify_enable(struct virtio_vq *);
+int		 vq_has_avail(struct virtio_vq *);
 void		 vq_notify_disable(struct virtio_vq *);
 void		 vq_interrupt(struct virtio_vq *);
 
