@@ -330,3 +330,21 @@ dhcp_request(const struct dhcp_lease *l, const uint8_t *f, size_t flen,
 	put16(rip + 10, cksum_fold(cksum_add(0, rip, IP_HLEN)));
 	return (ETH_HLEN + IP_HLEN + UDP_HLEN + rblen);
 }
+
+int
+local_addr4(uint32_t prefix, int len, uint32_t vmid, unsigned int idx,
+    int guest, uint32_t *out)
+{
+	uint64_t	off, size;
+	uint32_t	mask;
+
+	if (len < 1 || len > 32 || idx > 126)
+		return (-1);
+	size = 1ULL << (32 - len);
+	mask = (uint32_t)~(size - 1);
+	off = ((uint64_t)vmid << 8 | (idx + 1) * 2) + (guest ? 1 : 0);
+	if (off >= size)
+		return (-1);
+	*out = (prefix & mask) + (uint32_t)off;
+	return (0);
+}

@@ -49,4 +49,13 @@ struct dhcp_lease {
 size_t	dhcp_request(const struct dhcp_lease *, const uint8_t *, size_t,
 	    uint8_t *, size_t);
 
+/*
+ * Upstream's addressing of local interfaces: under prefix/len (host
+ * byte order), VM vmid's local interface idx (0-based) has the /31 at
+ * offset (vmid << 8) | ((idx + 1) * 2), the host side even, the guest
+ * side (guest 1) odd.  -1 if that is outside the prefix or idx is past
+ * the 127 a VM can have: "dhcp address range exceeded".
+ */
+int	local_addr4(uint32_t, int, uint32_t, unsigned int, int, uint32_t *);
+
 #endif /* DHCP_H */

@@ -193,6 +193,57 @@ check_headers(const char *what, const uint8_t *r, size_t len, int bcast)
 	    "%s: UDP 67 -> 68, checksum", what);
 }
 
+/* local_addr4 as dotted quads, or "exceeded" */
+static const char *
+la(const char *prefix, int len, uint32_t vmid, unsigned int idx, int guest)
+{
+	static char	 buf[INET_ADDRSTRLEN];
+	uint32_t	 p, a;
+
+	p = ntohl(addr(prefix));
+	if (local_addr4(p, len, vmid, idx, guest, &a) == -1)
+		return ("exceeded");
+	a = htonl(a);
+	inet_ntop(AF_INET, &a, buf, sizeof(buf));
+	return (buf);
+}
+
+/* the manual's and upstream's examples of the address formula */
+static void
+local_addrs(void)
+{
+	static const struct {
+		const char	*prefix;
+		int		 len;
+		uint32_t	 vmid;
+		unsigned int	 idx;
+		int		 guest;
+		const char	*want;
+	} t[] = {
+		{ "100.64.0.0", 10, 1, 0, 0, "100.64.1.2" },
+		{ "100.64.0.0", 10, 1, 0, 1, "100.64.1.3" },
+		{ "100.64.0.0", 10, 1, 1, 0, "100.64.1.4" },
+		{ "100.64.0.0", 10, 1, 1, 1, "100.64.1.5" },
+		{ "100.64.0.0", 10, 2, 2, 1, "100.64.2.7" },
+		{ "100.64.0.0", 10, 1, 126, 1, "100.64.1.255" },
+		{ "100.64.0.0", 10, 1, 127, 0, "exceeded" },
+		{ "100.64.0.0", 10, 256, 0, 0, "100.65.0.2" },
+		{ "100.64.0.0", 10, 16383, 0, 1, "100.127.255.3" },
+		{ "100.64.0.0", 10, 16384, 0, 0, "exceeded" },
+		{ "10.1.0.0", 16, 3, 0, 1, "10.1.3.3" },
+		{ "10.1.0.0", 16, 256, 0, 0, "exceeded" },
+		{ "10.1.77.9", 16, 3, 0, 0, "10.1.3.2" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		check(strcmp(la(t[i].prefix, t[i].len, t[i].vmid, t[i].idx,
+		    t[i].guest), t[i].want) == 0,
+		    "local address: %s/%d, vm %u, interface %u, %s: %s",
+		    t[i].prefix, t[i].len, t[i].vmid, t[i].idx,
+		    t[i].guest ? "guest" : "host", t[i].want);
+}
+
 int
 main(void)
 {
@@ -335,5 +386,7 @@ main(void)
 	n = request(f, 1, NULL);
 	check(dhcp_request(&lease, f, n, r, 300) == 0,
 	    "no room for the reply: no answer");
+
+	local_addrs();
 	return (failed);
 }
