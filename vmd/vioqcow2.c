@@ -1082,8 +1082,13 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 		b = MINIMUM(cs, a + (len - done));
 		n = (size_t)(b - a);
 		if (a == 0 && b == cs) {
+			/* whole clusters that follow each other: one write */
+			for (i = k + 1; i < nc && target[i] ==
+			    target[i - 1] + cs && len - done - n >= cs; i++)
+				n += cs;
 			r = disk_pwritev_part(im->fd, iov, iovcnt,
 			    skip + done, n, target[k]);
+			k = i - 1;
 		} else {
 			pthread_mutex_lock(&qd->lock);
 			r = qimg_entry(im, c, &e);
