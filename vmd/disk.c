@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,13 +178,29 @@ disk_discard(struct disk *d, uint64_t off, uint64_t len)
 int
 disk_write_zeroes(struct disk *d, uint64_t off, uint64_t len, int unmap)
 {
+	static const char	zeroes[65536];
+	struct iovec		iov;
+	int			r;
+
 	if (d->readonly)
 		return (-EROFS);
 	if (disk_range(d, off, len) != 0)
 		return (-EINVAL);
 	if (len == 0)
 		return (0);
-	return (d->ops->write_zeroes(d->p, off, len, unmap));
+	if (d->ops->write_zeroes != NULL &&
+	    (r = d->ops->write_zeroes(d->p, off, len, unmap)) != -EOPNOTSUPP)
+		return (r);
+	/* the backend cannot do better: write the zeroes */
+	while (len > 0) {
+		iov.iov_base = (void *)(uintptr_t)zeroes;
+		iov.iov_len = MINIMUM(len, sizeof(zeroes));
+		if ((r = d->ops->writev(d->p, &iov, 1, off)) != 0)
+			return (r);
+		off += iov.iov_len;
+		len -= iov.iov_len;
+	}
+	return (0);
 }
 
 /*
@@ -290,43 +307,60 @@ iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len,
 	return (cnt);
 }
 
-void
-iov_zero(const struct iovec *iov, int iovcnt, size_t skip, size_t len)
+/*
+ * Walk the buffers from byte skip for len bytes: copy them to buf
+ * (IOV_OUT), copy buf into them (IOV_IN), or zero them (IOV_IN, buf
+ * NULL).  Returns the bytes done (less if the buffers end first).
+ */
+#define IOV_OUT		0
+#define IOV_IN		1
+
+static size_t
+iov_walk(const struct iovec *iov, int iovcnt, size_t skip, void *buf,
+    size_t len, int dir)
 {
-	size_t	 n;
+	char	*p = buf, *b;
+	size_t	 n, done = 0;
 	int	 i;
 
-	for (i = 0; i < iovcnt && len > 0; i++) {
+	for (i = 0; i < iovcnt && done < len; i++) {
 		if (skip >= iov[i].iov_len) {
 			skip -= iov[i].iov_len;
 			continue;
 		}
-		n = MINIMUM(iov[i].iov_len - skip, len);
-		memset((char *)iov[i].iov_base + skip, 0, n);
-		len -= n;
+		n = MINIMUM(iov[i].iov_len - skip, len - done);
+		b = (char *)iov[i].iov_base + skip;
+		if (dir == IOV_OUT)
+			memcpy(p + done, b, n);
+		else if (p == NULL)
+			memset(b, 0, n);
+		else
+			memcpy(b, p + done, n);
+		done += n;
 		skip = 0;
 	}
+	return (done);
+}
+
+void
+iov_zero(const struct iovec *iov, int iovcnt, size_t skip, size_t len)
+{
+	(void)iov_walk(iov, iovcnt, skip, NULL, len, IOV_IN);
 }
 
 void
 iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf,
     size_t len)
 {
-	char	*p = buf;
-	size_t	 n;
-	int	 i;
+	(void)iov_walk(iov, iovcnt, skip, buf, len, IOV_OUT);
+}
 
-	for (i = 0; i < iovcnt && len > 0; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		n = MINIMUM(iov[i].iov_len - skip, len);
-		memcpy(p, (char *)iov[i].iov_base + skip, n);
-		p += n;
-		len -= n;
-		skip = 0;
-	}
+size_t
+buf_to_iov(const void *buf, size_t len, const struct iovec *iov, int iovcnt,
+    size_t skip)
+{
+	return (iov_walk(iov, iovcnt, skip, (void *)(uintptr_t)buf, len,
+	    IOV_IN));
 }
 
 /*

@@ -111,6 +111,7 @@ struct disk_ops {
 	int	(*writev)(void *, const struct iovec *, int, uint64_t);
 	int	(*flush)(void *);
 	int	(*discard)(void *, uint64_t, uint64_t);
+	/* NULL, or -EOPNOTSUPP: disk.c writes the zeroes through writev */
 	int	(*write_zeroes)(void *, uint64_t, uint64_t, int);
 	void	(*close)(void *);
 };
@@ -126,6 +127,8 @@ int		 iov_slice(const struct iovec *, int, size_t, size_t,
 		    struct iovec *, int);
 void		 iov_zero(const struct iovec *, int, size_t, size_t);
 void		 iov_to_buf(const struct iovec *, int, size_t, void *, size_t);
+size_t		 buf_to_iov(const void *, size_t, const struct iovec *, int,
+		    size_t);
 int		 disk_preadv_part(int, const struct iovec *, int, size_t,
 		    size_t, uint64_t);
 int		 disk_pwritev_part(int, const struct iovec *, int, size_t,

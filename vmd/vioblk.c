@@ -250,14 +250,26 @@ vioblk_do(struct vioblk *sc, struct virtio_req *r)
 	return (written + 1);
 }
 
+/* Do request r of pool slot slot, give it back, free the slot. */
+static void
+vioblk_complete(struct vioblk *sc, struct virtio_vq *vq, unsigned int slot)
+{
+	struct virtio_req	*r = &sc->pool[slot];
+
+	vq_push(vq, r, vioblk_do(sc, r));
+	vq_interrupt(vq);
+	pthread_mutex_lock(&sc->mtx);
+	sc->freelist[sc->nfree++] = slot;
+	pthread_cond_signal(&sc->room);
+	pthread_mutex_unlock(&sc->mtx);
+}
+
 static void *
 vioblk_worker(void *arg)
 {
 	struct vioblk		*sc = arg;
 	struct virtio_vq	*vq = &sc->dev.vq[0];
-	struct virtio_req	*r;
 	unsigned int		 slot;
-	uint32_t		 len;
 
 	for (;;) {
 		pthread_mutex_lock(&sc->mtx);
@@ -267,16 +279,7 @@ vioblk_worker(void *arg)
 		sc->head = (sc->head + 1) % VIOBLK_QSIZE;
 		sc->count--;
 		pthread_mutex_unlock(&sc->mtx);
-
-		r = &sc->pool[slot];
-		len = vioblk_do(sc, r);
-		vq_push(vq, r, len);
-		vq_interrupt(vq);
-
-		pthread_mutex_lock(&sc->mtx);
-		sc->freelist[sc->nfree++] = slot;
-		pthread_cond_signal(&sc->room);
-		pthread_mutex_unlock(&sc->mtx);
+		vioblk_complete(sc, vq, slot);
 	}
 	return (NULL);
 }
@@ -312,11 +315,7 @@ vioblk_poller(void *arg)
 				if (sc->count == 0 && !vq_has_avail(vq)) {
 					/* nothing behind it: no handoff */
 					pthread_mutex_unlock(&sc->mtx);
-					vq_push(vq, r, vioblk_do(sc, r));
-					vq_interrupt(vq);
-					pthread_mutex_lock(&sc->mtx);
-					sc->freelist[sc->nfree++] = slot;
-					pthread_mutex_unlock(&sc->mtx);
+					vioblk_complete(sc, vq, slot);
 					continue;
 				}
 				sc->fifo[(sc->head + sc->count) % VIOBLK_QSIZE] =

@@ -168,11 +168,10 @@ static int	 qc_readv(void *, const struct iovec *, int, uint64_t);
 static int	 qc_writev(void *, const struct iovec *, int, uint64_t);
 static int	 qc_flush(void *);
 static int	 qc_discard(void *, uint64_t, uint64_t);
-static int	 qc_write_zeroes(void *, uint64_t, uint64_t, int);
 static void	 qc_close(void *);
 
 static const struct disk_ops qcow2_ops = {
-	qc_readv, qc_writev, qc_flush, qc_discard, qc_write_zeroes, qc_close
+	qc_readv, qc_writev, qc_flush, qc_discard, NULL, qc_close
 };
 
 static int	 rc_set_range(struct qcow2_disk *, uint64_t, uint64_t,
@@ -1224,27 +1223,6 @@ static int
 qc_discard(void *p, uint64_t off, uint64_t len)
 {
 	return (-EOPNOTSUPP);
-}
-
-/* Not offered in caps; done by writing zeroes if asked anyway. */
-static int
-qc_write_zeroes(void *p, uint64_t off, uint64_t len, int unmap)
-{
-	static char	 zeroes[65536];
-	struct iovec	 iov;
-	uint64_t	 n;
-	int		 r;
-
-	while (len > 0) {
-		n = MINIMUM(len, sizeof(zeroes));
-		iov.iov_base = zeroes;
-		iov.iov_len = n;
-		if ((r = qc_writev(p, &iov, 1, off)) != 0)
-			return (r);
-		off += n;
-		len -= n;
-	}
-	return (0);
 }
 
 static void

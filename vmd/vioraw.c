@@ -159,9 +159,6 @@ static int
 raw_write_zeroes(void *p, uint64_t off, uint64_t len, int unmap)
 {
 	struct raw_disk	*rd = p;
-	static char	 zeroes[65536];
-	struct iovec	 iov;
-	uint64_t	 n;
 	int		 r;
 
 	if (unmap && rd->can_punch) {
@@ -184,16 +181,7 @@ raw_write_zeroes(void *p, uint64_t off, uint64_t len, int unmap)
 		else
 			return (r);
 	}
-	while (len > 0) {
-		n = MINIMUM(len, sizeof(zeroes));
-		iov.iov_base = zeroes;
-		iov.iov_len = n;
-		if ((r = disk_pwritev_full(rd->fd, &iov, 1, off)) != 0)
-			return (r);
-		off += n;
-		len -= n;
-	}
-	return (0);
+	return (-EOPNOTSUPP);	/* disk.c writes the zeroes */
 }
 
 static void

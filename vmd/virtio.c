@@ -955,28 +955,6 @@ vq_has_avail(struct virtio_vq *vq)
 	return (more);
 }
 
-/* Copy len bytes from buf to offset skip of the buffers. */
-size_t
-buf_to_iov(const void *buf, size_t len, const struct iovec *iov, int n,
-    size_t skip)
-{
-	size_t	done = 0, c;
-	int	i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		c = MINIMUM(iov[i].iov_len - skip, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + skip,
-		    (const uint8_t *)buf + done, c);
-		done += c;
-		skip = 0;
-	}
-	return (done);
-}
-
 /*
  * The VM's virtio devices, in upstream's PCI order: the entropy device,
  * (network interfaces,) the disks, the CD-ROM.  Returns 0 or the start

@@ -196,9 +196,7 @@ int		 vq_has_avail(struct virtio_vq *);
 void		 vq_notify_disable(struct virtio_vq *);
 void		 vq_interrupt(struct virtio_vq *);
 
-/* copy into a request's buffers (iov_to_buf, iov_slice: disk.h) */
-size_t		 buf_to_iov(const void *, size_t, const struct iovec *, int,
-		    size_t);
+/* copying to and from a request's buffers: iov_to_buf, buf_to_iov (disk.h) */
 
 /* the devices */
 struct vioblk;

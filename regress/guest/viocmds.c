@@ -254,23 +254,45 @@ finish(struct vdev *vd, int n)
 	return 0;
 }
 
+/*
+ * The n-th device of a type, set up with the features in want and queue
+ * qidx; NULL, with "CMD N FAIL <why>" printed, if it cannot be.
+ */
+static struct vdev *
+dev_up(const char *cmd, uint64_t n, int type, uint64_t want, uint16_t qidx)
+{
+	struct vdev *vd;
+	const char *err;
+
+	if ((vd = vio_get(type, n)) == NULL) {
+		kprintf("%s %lu FAIL no device\n", cmd, n);
+		return NULL;
+	}
+	if ((err = vio_init(vd, want, qidx, VQ_MAXSIZE)) != NULL) {
+		kprintf("%s %lu FAIL %s\n", cmd, n, err);
+		return NULL;
+	}
+	return vd;
+}
+
+/* "N ..." of n numbers, N naming the device that get sets up */
+static struct vdev *
+dev_args(const char *cmd, const char *arg, uint64_t *v, int n,
+    struct vdev *(*get)(const char *, uint64_t))
+{
+	if (numargs(arg, v, n) != 0) {
+		kprintf("%s FAIL usage\n", cmd);
+		return NULL;
+	}
+	return get(cmd, v[0]);
+}
+
 /* ---- virtio-blk ---- */
 
 static struct vdev *
 blkdev(const char *cmd, uint64_t n)
 {
-	struct vdev *vd;
-	const char *err;
-
-	if ((vd = vio_get(VIRTIO_ID_BLK, n)) == NULL) {
-		kprintf("%s %lu FAIL no device\n", cmd, n);
-		return NULL;
-	}
-	if ((err = vio_init(vd, BLK_FEATURES, 0, VQ_MAXSIZE)) != NULL) {
-		kprintf("%s %lu FAIL %s\n", cmd, n, err);
-		return NULL;
-	}
-	return vd;
+	return dev_up(cmd, n, VIRTIO_ID_BLK, BLK_FEATURES, 0);
 }
 
 /* Largest request in sectors: 64 KiB, or less if SIZE_MAX says so. */
@@ -372,11 +394,7 @@ blk_rw(struct vdev *vd, uint32_t type, uint64_t sector, uint64_t count,
 static struct vdev *
 blk_args(const char *cmd, const char *arg, uint64_t *v, int n)
 {
-	if (numargs(arg, v, n) != 0) {
-		kprintf("%s FAIL usage\n", cmd);
-		return NULL;
-	}
-	return blkdev(cmd, v[0]);
+	return dev_args(cmd, arg, v, n, blkdev);
 }
 
 /* Report a failed blk_rw(); returns 1 if it failed. */
@@ -710,16 +728,9 @@ static struct vdev *
 cddev(const char *cmd, uint64_t n)
 {
 	struct vdev *vd;
-	const char *err;
 
-	if ((vd = vio_get(VIRTIO_ID_SCSI, n)) == NULL) {
-		kprintf("%s %lu FAIL no device\n", cmd, n);
+	if ((vd = dev_up(cmd, n, VIRTIO_ID_SCSI, 0, VSCSI_REQQ)) == NULL)
 		return NULL;
-	}
-	if ((err = vio_init(vd, 0, VSCSI_REQQ, VQ_MAXSIZE)) != NULL) {
-		kprintf("%s %lu FAIL %s\n", cmd, n, err);
-		return NULL;
-	}
 	scsi_cdbsz = vio_cfg32(vd, VSCSI_CDB_SIZE);
 	scsi_sensesz = vio_cfg32(vd, VSCSI_SENSE_SIZE);
 	if (scsi_cdbsz < 10 || scsi_cdbsz > VSCSI_SLOTSZ - VSCSI_REQ_CDB ||
@@ -823,11 +834,7 @@ scsi_bad(const char *cmd, uint64_t n, const struct scsires *res)
 static struct vdev *
 cd_args(const char *cmd, const char *arg, uint64_t *v, int n)
 {
-	if (numargs(arg, v, n) != 0) {
-		kprintf("%s FAIL usage\n", cmd);
-		return NULL;
-	}
-	return cddev(cmd, v[0]);
+	return dev_args(cmd, arg, v, n, cddev);
 }
 
 void
@@ -1025,7 +1032,6 @@ void
 cmd_rng(const char *arg)
 {
 	struct vdev *vd;
-	const char *err;
 	uint64_t v[2];
 	uint32_t seen[8] = { 0 };
 	int i, distinct = 0;
@@ -1034,14 +1040,8 @@ cmd_rng(const char *arg)
 		kprintf("RNG FAIL usage\n");
 		return;
 	}
-	if ((vd = vio_get(VIRTIO_ID_RNG, v[0])) == NULL) {
-		kprintf("RNG %lu FAIL no device\n", v[0]);
+	if ((vd = dev_up("RNG", v[0], VIRTIO_ID_RNG, 0, 0)) == NULL)
 		return;
-	}
-	if ((err = vio_init(vd, 0, 0, VQ_MAXSIZE)) != NULL) {
-		kprintf("RNG %lu FAIL %s\n", v[0], err);
-		return;
-	}
 	poison(iobuf, 8192);
 	if (rng_fill(vd, iobuf, v[1]) != 0 ||
 	    rng_fill(vd, iobuf + 4096, v[1]) != 0) {

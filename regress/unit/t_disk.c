@@ -364,6 +364,13 @@ test_diskfmt(void)
 	    "diskfmt: 600 random writes");
 	check(same_as(dq, model, size) && same_as(dr, model, size),
 	    "diskfmt: both read back as written");
+	/* not offered by qcow2, done by writing zeroes if asked anyway */
+	check(disk_write_zeroes(dq, 3 * MB + 512, 200 * 1024, 1) == 0 &&
+	    disk_write_zeroes(dr, 3 * MB + 512, 200 * 1024, 1) == 0,
+	    "diskfmt: write-zeroes over 200 KiB on both");
+	memset(model + 3 * MB + 512, 0, 200 * 1024);
+	check(same_as(dq, model, size) && same_as(dr, model, size),
+	    "diskfmt: zeroed there, the rest unchanged");
 	disk_close(dq);
 	disk_close(dr);
 	qemu_check(q, "diskfmt");
