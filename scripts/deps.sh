@@ -4,9 +4,9 @@
 # usage: scripts/deps.sh [extra packages...]
 
 set -e
-pkgs="gcc make libc6-dev pkg-config libevent-dev libssl-dev libseccomp-dev
+pkgs="gcc make libc6-dev pkg-config libevent-dev libssl-dev libseccomp-dev libmnl-dev
 libbsd-dev byacc passwd util-linux seabios qemu-utils syslinux
-syslinux-common isolinux xorriso mtools dosfstools $*"
+syslinux-common isolinux xorriso mtools dosfstools iproute2 $*"
 
 missing=
 for p in $pkgs; do

@@ -393,9 +393,11 @@ vm_start(struct parse_result *res)
 	case VMD_PARENT_INVALID:
 		warnx("invalid template");
 		break;
-	case VMD_NOT_IMPLEMENTED:
-		warnx("start vm command failed: network interfaces are not "
-		    "supported yet");
+	case VMD_SWITCH_MISSING:
+		warnx("could not find specified switch");
+		break;
+	case VMD_TAP_FAILED:
+		warnx("could not open a tap interface (see vmd's log)");
 		break;
 	default:
 		errno = vmr.vmr_result;

@@ -972,6 +972,19 @@ virtio_init(struct vm *vm)
 		log_warn("vm %s: entropy device", vm->vm_name);
 		return (errno ? errno : EINVAL);
 	}
+	for (i = 0; i < vmc->vmc_nnics; i++) {
+		if (vm->vm_tapfds[i] == -1) {
+			log_warnx("vm %s: no tap for interface %u",
+			    vm->vm_name, i);
+			return (VMD_TAP_FAILED);
+		}
+		if (vionet_init(vm, i, vm->vm_tapfds[i],
+		    &vm->vm_ifinfo[i]) == -1) {
+			log_warn("vm %s: interface %u", vm->vm_name, i);
+			return (errno ? errno : EINVAL);
+		}
+		vm->vm_tapfds[i] = -1;		/* the device has it */
+	}
 	for (i = 0; i < vmc->vmc_ndisks; i++) {
 		if ((n = vm->vm_ndiskfds[i]) == 0) {
 			log_warnx("vm %s: no descriptor for disk %s",

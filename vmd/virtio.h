@@ -205,5 +205,8 @@ struct viorng;
 int		 vioblk_init(struct vm *, unsigned int, int *, int);
 int		 vioscsi_init(struct vm *, int);
 int		 viorng_init(struct vm *);
+struct vmop_if;
+int		 vionet_init(struct vm *, unsigned int, int,
+		    const struct vmop_if *);
 
 #endif /* VIRTIO_H */

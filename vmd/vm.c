@@ -493,6 +493,7 @@ vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct vm	*vm = iev->data;
 	struct vmop_id	 vid;
 	struct vmop_disk vd;
+	struct vmop_if	 vi;
 	int		 v, ret, fd;
 
 	switch (imsg_get_type(imsg)) {
@@ -525,6 +526,18 @@ vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    vm->vm_cdrom != -1 || imsg_get_len(imsg) != 0 ||
 		    (vm->vm_cdrom = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: unexpected cdrom", __func__);
+		break;
+	case IMSG_VMDOP_START_VM_IF:
+		if (!vm->vm_have_params || vm->vm_started ||
+		    imsg_get_fixed(imsg, &vi, sizeof(vi), "vmop_if") == -1 ||
+		    vi.vi_idx >= vm->vm_params.vmc_nnics ||
+		    vi.vi_idx >= VM_MAX_NICS_PER_VM ||
+		    vm->vm_tapfds[vi.vi_idx] != -1 ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			fatalx("%s: unexpected interface", __func__);
+		vi.vi_ifname[sizeof(vi.vi_ifname) - 1] = '\0';
+		vm->vm_ifinfo[vi.vi_idx] = vi;
+		vm->vm_tapfds[vi.vi_idx] = fd;
 		break;
 	case IMSG_VMDOP_START_VM_END:
 		if (!vm->vm_have_params || vm->vm_started ||
@@ -584,6 +597,7 @@ __dead void
 vm_main(int fd, int kvmfd)
 {
 	struct vm	*vm;
+	unsigned int	 i;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_procinit("vm");
@@ -595,6 +609,8 @@ vm_main(int fd, int kvmfd)
 	vm->vm_kvmfd = kvmfd;
 	vm->vm_kernel = vm->vm_initrd = vm->vm_tty = -1;
 	vm->vm_cdrom = -1;
+	for (i = 0; i < VM_MAX_NICS_PER_VM; i++)
+		vm->vm_tapfds[i] = -1;
 	vm->vm_exitfd = -1;
 	vm->vm_exitcode = -1;
 	vm->vm_state = VM_RUN;

@@ -168,6 +168,8 @@ struct vm {
 				    [1 + VM_MAX_BASE_PER_DISK];
 	int			 vm_ndiskfds[VM_MAX_DISKS_PER_VM];
 	int			 vm_cdrom;
+	int			 vm_tapfds[VM_MAX_NICS_PER_VM];
+	struct vmop_if		 vm_ifinfo[VM_MAX_NICS_PER_VM];
 	int			 vm_disk_pci;	/* PCI device numbers, or -1 */
 	int			 vm_cdrom_pci;
 	int			 vm_have_params;

@@ -124,6 +124,7 @@ main(int argc, char *argv[], char *envp[])
 	int			 ch, noaction = 0, vmfd = -1, kvmfd = -1;
 	ssize_t			 n;
 	struct vmd_vm		*vm;
+	struct vmd_switch	*sw;
 	char			*s;
 
 	setproctitle_init(argc, argv, envp);
@@ -264,6 +265,8 @@ main(int argc, char *argv[], char *envp[])
 	    parent_child_closed);
 	proc_spawn(&env->ps, PROC_VMM, parent_dispatch, parent_child_closed);
 	proc_spawn(&env->ps, PROC_PRIV, parent_dispatch, parent_child_closed);
+	TAILQ_FOREACH(sw, &env->switches, sw_entry)
+		vm_priv_brconfig(&env->ps, sw);
 
 	memset(&cc, 0, sizeof(cc));
 	if (strlcpy(cc.cc_path, env->socket, sizeof(cc.cc_path)) >=
@@ -367,13 +370,15 @@ vmd_load(const char *file, int initial)
 {
 	struct vmd_parsed	 p;
 	struct vmd_vm		*vm, *next;
-	struct vmd_switch	*sw, *nsw;
+	struct vmd_switch	*sw, *nsw, *osw;
 	struct stat		 st;
 
 	parsed_init(&p);
 	if (initial && !env->conffile_given && stat(file, &st) == -1 &&
-	    errno == ENOENT)
+	    errno == ENOENT) {
+		env->cfg = p.cfg;	/* the defaults */
 		return (0);
+	}
 	if (parse_config(&p, file, 0) == -1) {
 		parsed_clear(&p);
 		return (-1);
@@ -401,6 +406,14 @@ vmd_load(const char *file, int initial)
 	}
 	TAILQ_FOREACH_SAFE(sw, &p.switches, sw_entry, nsw) {
 		TAILQ_REMOVE(&p.switches, sw, sw_entry);
+		/* a reload's switch of the same name replaces the old one */
+		if ((osw = switch_getbyname(&env->switches, sw->sw_name)) !=
+		    NULL) {
+			TAILQ_REMOVE(&env->switches, osw, sw_entry);
+			free(osw->sw_name);
+			free(osw->sw_group);
+			free(osw);
+		}
 		TAILQ_INSERT_TAIL(&env->switches, sw, sw_entry);
 	}
 	parsed_clear(&p);
@@ -438,13 +451,16 @@ vmd_reset(unsigned int what)
 			free(n2i);
 		}
 	}
-	if (what & CONFIG_SWITCHES) {
-		/* switches are brought up by a later milestone */
-		log_debug("%s: switches reset", __func__);
-	}
 	if (what == CONFIG_RELOAD || what == CONFIG_ALL) {
 		if (vmd_load(env->conffile, 0) == -1)
 			log_warnx("reload of %s failed", env->conffile);
+	}
+	if (what & CONFIG_SWITCHES) {
+		/* the bridges again, with the running VMs' taps in them */
+		vm_priv_switches(&env->ps, &env->switches, &env->vms);
+		log_debug("%s: switches reset", __func__);
+	}
+	if (what == CONFIG_RELOAD || what == CONFIG_ALL) {
 		TAILQ_FOREACH(vm, &env->vms, vm_entry)
 			if (vm->vm_pid == 0 &&
 			    !(vm->vm_state & VM_STATE_DISABLED))
@@ -874,14 +890,25 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 {
 	struct vmop_create_params	*vmc = &vm->vm_params;
 	struct vm_diskfds		 df;
+	struct vmop_if			 vi[VM_MAX_NICS_PER_VM];
+	int				 taps[VM_MAX_NICS_PER_VM];
 	int				 kernel = -1, initrd = -1, tty, i, ret;
+	int				 ntaps = 0;
 
 	if (vm->vm_pid != 0 || (vm->vm_state & VM_STATE_RUNNING))
 		return (EALREADY);
-	if (vmc->vmc_nnics > 0)
-		return (VMD_NOT_IMPLEMENTED);
 	if ((ret = vm_open_disks(vm, &df)) != 0)
 		return (ret);
+	if (vmc->vmc_nnics > VM_MAX_NICS_PER_VM) {
+		ret = EINVAL;
+		goto fail;
+	}
+	if ((ret = vm_priv_taps(&env->ps, vm, &env->cfg, &env->switches,
+	    taps, vi)) != 0) {
+		diskfds_close(&df);
+		return (ret);
+	}
+	ntaps = vmc->vmc_nnics;
 
 	if (vm->vm_kernel != -1)
 		kernel = dup(vm->vm_kernel);
@@ -938,6 +965,9 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	if (df.cdrom != -1)
 		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_CDROM,
 		    vm->vm_vmid, df.cdrom, NULL, 0);
+	for (i = 0; i < ntaps; i++)
+		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_IF,
+		    vm->vm_vmid, taps[i], &vi[i], sizeof(vi[i]));
 	proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_END,
 	    vm->vm_vmid, tty, NULL, 0);
 
@@ -952,6 +982,10 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 		close(kernel);
 	if (initrd != -1)
 		close(initrd);
+	for (i = 0; i < ntaps; i++)
+		close(taps[i]);
+	for (i = 0; i < VM_MAX_NICS_PER_VM; i++)
+		vm->vm_ifs[i][0] = '\0';
 	diskfds_close(&df);
 	return (ret);
 }
@@ -1320,7 +1354,12 @@ vm_terminated(struct vmop_result *vmr)
 static void
 vm_stopped(struct vmd_vm *vm)
 {
+	unsigned int	i;
+
 	vm->vm_pid = 0;
+	/* its taps went with the VM process's descriptors */
+	for (i = 0; i < VM_MAX_NICS_PER_VM; i++)
+		vm->vm_ifs[i][0] = '\0';
 	vm_closetty(vm);
 }
 

@@ -49,6 +49,7 @@
 #define VM_TTYNAME_MAX		16
 #define VM_MAX_DISKS_PER_VM	4
 #define VM_MAX_NICS_PER_VM	4
+#define VM_IFDESCR_MAX		64	/* a tap's alias, as ifconfig's description */
 #define VM_MAX_BASE_PER_DISK	4
 #define VM_CMDLINE_MAX		2048
 #define VM_START_RATE_SEC	6	/* restarts faster than this count */
@@ -63,9 +64,10 @@
 #define VMD_CDROM_MISSING	1005
 #define VMD_CDROM_INVALID	1006
 #define VMD_PARENT_INVALID	1007
-#define VMD_NOT_IMPLEMENTED	1008	/* runtime of a later milestone */
 #define VMD_DISK_LOCKED		1009	/* a writable image in use */
 #define VMD_DISK_CORRUPT	1010	/* bad header, chain or format */
+#define VMD_SWITCH_MISSING	1011	/* -n or interface names no switch */
+#define VMD_TAP_FAILED		1012	/* no tap could be made */
 
 /* exit status of a VM process, read by vmm */
 #define VM_EXIT_POWEROFF	0	/* guest powered off (S5) or was stopped */
@@ -136,6 +138,7 @@ enum imsg_type_vmd {
 	IMSG_VMDOP_SEND_VM_REQUEST,	/* refused until send/receive lands */
 	IMSG_VMDOP_RECEIVE_VM_REQUEST,
 	IMSG_VMDOP_VM_INFO,		/* VM process -> vmm: vm_info_update */
+	IMSG_VMDOP_PRIV_IFCREATE,	/* a switch's bridge, if missing */
 	IMSG_VMDOP_MAX
 };
 
@@ -240,6 +243,33 @@ struct vmop_disk {
 	uint32_t		vd_depth;
 };
 
+/*
+ * IMSG_VMDOP_START_VM_IF: a NIC's tap descriptor and what the VM process
+ * needs to know of it.  Addresses in network byte order, 0 unless the
+ * interface is local (then vmd answers the guest's DHCP itself).
+ */
+struct vmop_if {
+	uint32_t		vi_idx;
+	uint32_t		vi_guest4;
+	uint32_t		vi_host4;
+	char			vi_ifname[IF_NAMESIZE];
+};
+
+/*
+ * IMSG_VMDOP_PRIV_*: one change to one interface, parent -> priv.
+ * vfr_value is the alias (IFDESCR), the bridge (IFADD), the group
+ * (IFGROUP) or the VRF (IFRDOMAIN); vfr_addr/vfr_prefixlen the address
+ * (IFADDR, IFADDR6); vfr_id the VRF's table (IFRDOMAIN).
+ */
+struct vmop_ifreq {
+	char			vfr_name[IF_NAMESIZE];
+	char			vfr_value[VM_IFDESCR_MAX];
+	struct sockaddr_storage	vfr_addr;
+	int			vfr_prefixlen;
+	uint8_t			vfr_lladdr[6];
+	uint32_t		vfr_id;
+};
+
 struct vmop_result {
 	int			vmr_result;	/* 0, errno or VMD_* */
 	uint32_t		vmr_id;
@@ -305,6 +335,8 @@ struct vmd_vm {
 	struct timespec		 vm_start_tv;
 	unsigned int		 vm_start_limit;
 	uint32_t		 vm_peerid;	/* client waiting for start */
+	char			 vm_ifs[VM_MAX_NICS_PER_VM][IF_NAMESIZE];
+					/* its taps, while it runs */
 	TAILQ_ENTRY(vmd_vm)	 vm_entry;
 };
 TAILQ_HEAD(vmlist, vmd_vm);
@@ -343,6 +375,16 @@ int	 parse_config(struct vmd_parsed *, const char *, int);
 int	 cmdline_symset(char *);
 void	 parsed_clear(struct vmd_parsed *);
 void	 parsed_init(struct vmd_parsed *);
+
+/* priv.c: the parent's side */
+struct privsep;
+struct vmd_switch *switch_getbyname(struct switchlist *, const char *);
+void	 vm_priv_brconfig(struct privsep *, struct vmd_switch *);
+int	 vm_priv_taps(struct privsep *, struct vmd_vm *,
+	    const struct vmd_config *, struct switchlist *, int *,
+	    struct vmop_if *);
+void	 vm_priv_switches(struct privsep *, struct switchlist *,
+	    struct vmlist *);
 
 /* util.c: shared by vmd's processes and vmctl */
 int	 vm_name_valid(const char *);

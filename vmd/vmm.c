@@ -37,11 +37,16 @@
 #include "proc.h"
 #include "log.h"
 
-/* a disk or cdrom descriptor on its way to the VM process */
-#define VMM_MAX_XFDS	(VM_MAX_DISKS_PER_VM * (1 + VM_MAX_BASE_PER_DISK) + 1)
+/* a disk, cdrom or tap descriptor on its way to the VM process */
+#define VMM_MAX_XFDS	(VM_MAX_DISKS_PER_VM * (1 + VM_MAX_BASE_PER_DISK) + 1 + \
+			    VM_MAX_NICS_PER_VM)
 struct vmm_xfd {
 	uint32_t			 type;
-	struct vmop_disk		 vd;
+	union {
+		struct vmop_disk	 vd;
+		struct vmop_if		 vi;
+	}				 u;
+	size_t				 len;	/* of u */
 	int				 fd;
 };
 
@@ -252,6 +257,7 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_VMDOP_START_VM_DISK:
 	case IMSG_VMDOP_START_VM_CDROM:
+	case IMSG_VMDOP_START_VM_IF:
 		fd = imsg_get_fd(imsg);
 		if ((vm = vmm_getbyid(id)) == NULL || vm->vmc == NULL ||
 		    fd == -1 || vm->nxfd >= VMM_MAX_XFDS) {
@@ -261,8 +267,12 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		}
 		x = &vm->xfd[vm->nxfd];
 		memset(x, 0, sizeof(*x));
-		if (type == IMSG_VMDOP_START_VM_DISK &&
-		    imsg_get_fixed(imsg, &x->vd, sizeof(x->vd), "disk") == -1) {
+		if (type == IMSG_VMDOP_START_VM_DISK)
+			x->len = sizeof(x->u.vd);
+		else if (type == IMSG_VMDOP_START_VM_IF)
+			x->len = sizeof(x->u.vi);
+		if (x->len != 0 && imsg_get_fixed(imsg, &x->u, x->len,
+		    "start descriptor") == -1) {
 			close(fd);
 			break;
 		}
@@ -399,9 +409,7 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 	}
 	for (i = 0; i < vm->nxfd; i++)
 		imsgev_compose(&vm->iev, vm->xfd[i].type, 0, 0, vm->xfd[i].fd,
-		    vm->xfd[i].type == IMSG_VMDOP_START_VM_DISK ?
-		    &vm->xfd[i].vd : NULL, vm->xfd[i].type ==
-		    IMSG_VMDOP_START_VM_DISK ? sizeof(vm->xfd[i].vd) : 0);
+		    vm->xfd[i].len ? &vm->xfd[i].u : NULL, vm->xfd[i].len);
 	vm->nxfd = 0;
 	imsgev_compose(&vm->iev, IMSG_VMDOP_START_VM_END, 0, 0, tty, NULL, 0);
 	free(vm->vmc);

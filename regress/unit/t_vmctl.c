@@ -939,11 +939,14 @@ test_proto_start(void)
 	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: could not open disk "
 	    "image(s)\n") == 0, "VMD_DISK_MISSING");
-	sc_result = VMD_NOT_IMPLEMENTED;
+	sc_result = VMD_SWITCH_MISSING;
 	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
-	check(r.status == 1 && strcmp(r.err, "vmctl: start vm command failed: "
-	    "network interfaces are not supported yet\n") == 0,
-	    "VMD_NOT_IMPLEMENTED");
+	check(r.status == 1 && strcmp(r.err, "vmctl: could not find specified "
+	    "switch\n") == 0, "VMD_SWITCH_MISSING");
+	sc_result = VMD_TAP_FAILED;
+	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: could not open a tap "
+	    "interface (see vmd's log)\n") == 0, "VMD_TAP_FAILED");
 	sc_result = VMD_DISK_LOCKED;
 	run_vmctl(&r, reply_start, "start", "-b", kern, "x", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: disk image(s) in use by "

@@ -42,9 +42,9 @@ run_is "receive is not there yet" 1 "vmctl: receive: not supported yet" \
     vmctl receive x
 run_is "log takes brief or verbose" 1 "usage:	vmctl [-v] log [brief | verbose]" \
     vmctl log loud
-run_is "network interfaces are another milestone's" 1 \
-    "vmctl: start vm command failed: network interfaces are not supported yet" \
-    vmctl start -b "$K" -i 1 netvm
+run_is "a switch that does not exist" 1 \
+    "vmctl: could not find specified switch" \
+    vmctl start -b "$K" -n nosuch netvm
 run_is "a disk that is not a file" 1 \
     "vmctl: specified disk image(s) are not regular files" \
     vmctl start -b "$K" -d /dev/null diskvm

@@ -1,0 +1,555 @@
+/*
+ * Copyright (c) 2026 The vmd-linux project
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * virtio-net on a tap.  The tap speaks the virtio net header itself
+ * (IFF_VNET_HDR, 12 bytes), so checksum and segmentation offloads pass
+ * through: a frame the guest sends goes to the tap in one writev of the
+ * guest's own buffers behind a checked copy of its header, and the
+ * kernel segments or checksums it; what the tap gives is read once into
+ * a bounce buffer and copied into as many receive buffers as it needs
+ * (mergeable buffers), so a frame whose size is known only once read
+ * never waits on a chain too small for it.
+ *
+ * One thread per direction.  The transmit thread sleeps on the queue's
+ * kick; the receive thread on the tap when the guest has given buffers,
+ * on the receive queue's kick when it has not (the tap's own queue then
+ * holds, and at its end drops, what arrives), and on an eventfd for the
+ * replies of the DHCP responder, which a local interface (-L) answers
+ * in the transmit path without the request reaching the tap.  With
+ * "locked lladdr" frames from any other source address are dropped on
+ * the way out, unicast frames for another address on the way in.
+ */
+
+#include <sys/types.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <linux/if_tun.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmd.h"
+#include "log.h"
+#include "disk.h"
+#include "dhcp.h"
+#include "virtio.h"
+
+#define VIONET_QSIZE		256
+#define VIONET_RXQ		0
+#define VIONET_TXQ		1
+
+/* feature bits */
+#define VIRTIO_NET_F_CSUM	(1ULL << 0)
+#define VIRTIO_NET_F_GUEST_CSUM	(1ULL << 1)
+#define VIRTIO_NET_F_MAC	(1ULL << 5)
+#define VIRTIO_NET_F_GUEST_TSO4	(1ULL << 7)
+#define VIRTIO_NET_F_GUEST_TSO6	(1ULL << 8)
+#define VIRTIO_NET_F_GUEST_ECN	(1ULL << 9)
+#define VIRTIO_NET_F_HOST_TSO4	(1ULL << 11)
+#define VIRTIO_NET_F_HOST_TSO6	(1ULL << 12)
+#define VIRTIO_NET_F_HOST_ECN	(1ULL << 13)
+#define VIRTIO_NET_F_MRG_RXBUF	(1ULL << 15)
+#define VIRTIO_NET_F_STATUS	(1ULL << 16)
+
+/* the header, as the tap and the driver both lay it out */
+#define HDR_LEN			12
+#define HDR_FLAGS		0
+#define HDR_GSO_TYPE		1
+#define HDR_NUM_BUFFERS		10
+#define HDR_F_NEEDS_CSUM	0x01
+#define HDR_GSO_NONE		0x00
+#define HDR_GSO_TCPV4		0x01
+#define HDR_GSO_TCPV6		0x04
+#define HDR_GSO_ECN		0x80
+
+/* device configuration: mac[6], status */
+#define CFG_MAC			0
+#define CFG_STATUS		6
+#define CFG_LEN			8
+#define NET_S_LINK_UP		1
+
+#define ETHER_HDR_LEN		14
+#define FRAME_MAX		(HDR_LEN + 65535 + ETHER_HDR_LEN + 4)
+#define RX_BATCH		64	/* frames between interrupts */
+#define RX_HELD_MAX		VIONET_QSIZE
+#define INJECT_MAX		4
+
+struct vionet {
+	struct virtio_dev	 dev;
+	char			 name[16];
+	int			 tapfd;
+	uint8_t			 mac[6];
+	int			 locked;
+	int			 local;
+	struct dhcp_lease	 lease;
+
+	/* transmit thread */
+	struct virtio_req	 txreq;
+	struct iovec		 txiov[VIRTIO_MAX_SEGS + 1];
+	uint8_t			 txframe[1514];	/* a copy to look at */
+	uint64_t		 txdrops;
+
+	/* receive thread */
+	struct virtio_req	*held;		/* popped for the frame */
+	unsigned int		 nheld;
+	uint8_t			*rxbuf;		/* FRAME_MAX */
+	size_t			 rxlen;		/* the frame waiting, or 0 */
+
+	/* the DHCP replies for the receive thread */
+	pthread_mutex_t		 imtx;
+	uint8_t			 inject[INJECT_MAX][HDR_LEN + DHCP_REPLY_MAX];
+	size_t			 injlen[INJECT_MAX];
+	unsigned int		 ninject;
+	int			 injectfd;
+};
+
+static void
+vionet_offload(struct vionet *sc, uint64_t features)
+{
+	unsigned int	off = 0;
+
+	if (features & VIRTIO_NET_F_GUEST_CSUM) {
+		off |= TUN_F_CSUM;
+		if (features & VIRTIO_NET_F_GUEST_TSO4)
+			off |= TUN_F_TSO4;
+		if (features & VIRTIO_NET_F_GUEST_TSO6)
+			off |= TUN_F_TSO6;
+		if ((off & (TUN_F_TSO4 | TUN_F_TSO6)) &&
+		    (features & VIRTIO_NET_F_GUEST_ECN))
+			off |= TUN_F_TSO_ECN;
+	}
+	if (ioctl(sc->tapfd, TUNSETOFFLOAD, off) == -1)
+		log_warn("%s: offloads 0x%x", sc->name, off);
+}
+
+/* the driver is ready: the tap may give what it negotiated */
+static void
+vionet_ready(struct virtio_dev *d)
+{
+	vionet_offload(d->softc, d->driver_features);
+}
+
+/* dev->mtx held, no request in flight */
+static void
+vionet_reset(struct virtio_dev *d)
+{
+	struct vionet	*sc = d->softc;
+
+	vionet_offload(sc, 0);
+	pthread_mutex_lock(&sc->imtx);
+	sc->ninject = 0;
+	pthread_mutex_unlock(&sc->imtx);
+}
+
+static const struct virtio_ops vionet_ops = {
+	.cfg_write = NULL,	/* the MAC is read-only in virtio 1.x */
+	.reset = vionet_reset,
+	.ready = vionet_ready,
+};
+
+/*
+ * Transmit.
+ */
+
+/* A reply of the DHCP responder, for the receive thread to deliver. */
+static void
+vionet_inject(struct vionet *sc, const uint8_t *frame, size_t len)
+{
+	uint64_t	one = 1;
+	uint8_t		*p;
+
+	pthread_mutex_lock(&sc->imtx);
+	if (sc->ninject < INJECT_MAX) {
+		p = sc->inject[sc->ninject];
+		memset(p, 0, HDR_LEN);
+		memcpy(p + HDR_LEN, frame, len);
+		sc->injlen[sc->ninject++] = HDR_LEN + len;
+	}
+	pthread_mutex_unlock(&sc->imtx);
+	(void)write(sc->injectfd, &one, sizeof(one));
+}
+
+/*
+ * The header the tap gets: the guest's, checked against what was
+ * negotiated, in our own memory (the guest cannot change it after the
+ * check).  0, or -1 to drop the frame.
+ */
+static int
+vionet_tx_hdr(struct vionet *sc, const struct virtio_req *r, uint8_t *hdr)
+{
+	uint64_t	f = sc->dev.driver_features;
+	uint8_t		gso, want;
+
+	iov_to_buf(r->iov, r->nrd, 0, hdr, HDR_LEN);
+	if ((hdr[HDR_FLAGS] & ~HDR_F_NEEDS_CSUM) != 0 ||
+	    ((hdr[HDR_FLAGS] & HDR_F_NEEDS_CSUM) &&
+	    !(f & VIRTIO_NET_F_CSUM)))
+		return (-1);
+	gso = hdr[HDR_GSO_TYPE];
+	if ((gso & HDR_GSO_ECN) && !(f & VIRTIO_NET_F_HOST_ECN))
+		return (-1);
+	switch (gso & ~HDR_GSO_ECN) {
+	case HDR_GSO_NONE:
+		want = 0;
+		if (gso & HDR_GSO_ECN)
+			return (-1);
+		break;
+	case HDR_GSO_TCPV4:
+		want = (f & VIRTIO_NET_F_HOST_TSO4) != 0;
+		break;
+	case HDR_GSO_TCPV6:
+		want = (f & VIRTIO_NET_F_HOST_TSO6) != 0;
+		break;
+	default:
+		return (-1);
+	}
+	if (gso != HDR_GSO_NONE && !want)
+		return (-1);
+	hdr[HDR_NUM_BUFFERS] = hdr[HDR_NUM_BUFFERS + 1] = 0;
+	return (0);
+}
+
+/* One chain the guest sent: to the tap, to the DHCP responder, or away. */
+static void
+vionet_tx(struct vionet *sc, struct virtio_req *r)
+{
+	uint8_t		 hdr[HDR_LEN], reply[DHCP_REPLY_MAX];
+	size_t		 len, rlen;
+	ssize_t		 n;
+	int		 cnt;
+
+	if (r->nrd == 0 || r->rdlen < HDR_LEN + ETHER_HDR_LEN ||
+	    r->rdlen > FRAME_MAX || vionet_tx_hdr(sc, r, hdr) == -1)
+		goto drop;
+	len = r->rdlen - HDR_LEN;
+	if (sc->locked || sc->local) {
+		/* a copy: what is checked is what is looked at */
+		iov_to_buf(r->iov, r->nrd, HDR_LEN, sc->txframe,
+		    MINIMUM(len, sizeof(sc->txframe)));
+		if (sc->locked && memcmp(sc->txframe + 6, sc->mac, 6) != 0)
+			goto drop;
+		if (sc->local && len <= sizeof(sc->txframe) &&
+		    (rlen = dhcp_request(&sc->lease, sc->txframe, len, reply,
+		    sizeof(reply))) > 0) {
+			vionet_inject(sc, reply, rlen);
+			return;
+		}
+	}
+	sc->txiov[0].iov_base = hdr;
+	sc->txiov[0].iov_len = HDR_LEN;
+	if ((cnt = iov_slice(r->iov, r->nrd, HDR_LEN, len, sc->txiov + 1,
+	    VIRTIO_MAX_SEGS)) == -1)
+		goto drop;
+	while ((n = writev(sc->tapfd, sc->txiov, cnt + 1)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1) {
+		/* the tap is down, or the frame malformed: as a wire would */
+		if (sc->txdrops++ == 0)
+			log_debug("%s: frame not sent: %s", sc->name,
+			    strerror(errno));
+	}
+	return;
+ drop:
+	sc->txdrops++;
+}
+
+static void *
+vionet_tx_thread(void *arg)
+{
+	struct vionet		*sc = arg;
+	struct virtio_vq	*vq = &sc->dev.vq[VIONET_TXQ];
+	unsigned int		 n;
+	int			 got;
+
+	for (;;) {
+		vq_wait_kick(vq);
+		do {
+			vq_notify_disable(vq);
+			n = 0;
+			while ((got = vq_pop(vq, &sc->txreq)) == 1) {
+				vionet_tx(sc, &sc->txreq);
+				vq_push(vq, &sc->txreq, 0);
+				if (++n % RX_BATCH == 0)
+					vq_interrupt(vq);
+			}
+			vq_interrupt(vq);
+		} while (got == 0 && vq_notify_enable(vq));
+	}
+	return (NULL);
+}
+
+/*
+ * Receive.
+ */
+
+/* Give back the chains taken for a frame, len bytes in all. */
+static void
+vionet_rx_push(struct vionet *sc, size_t len)
+{
+	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
+	struct virtio_req	*r;
+	unsigned int		 i;
+	size_t			 n;
+
+	for (i = 0; i < sc->nheld; i++) {
+		r = &sc->held[i];
+		n = MINIMUM(len, r->wrlen);
+		vq_push(vq, r, n);
+		len -= n;
+	}
+	sc->nheld = 0;
+}
+
+/*
+ * The frame in rxbuf into the guest's buffers.  1 when delivered (or
+ * dropped), 0 when the guest has too few buffers for it (the chains
+ * taken so far stay held for the next try).
+ */
+static int
+vionet_rx_frame(struct vionet *sc)
+{
+	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
+	struct virtio_req	*r;
+	size_t			 room = 0, off = 0, n;
+	unsigned int		 i;
+	int			 mrg, got;
+	uint16_t		 nbuf;
+
+	mrg = virtio_negotiated(&sc->dev, VIRTIO_NET_F_MRG_RXBUF);
+	for (i = 0; i < sc->nheld; i++)
+		room += sc->held[i].wrlen;
+	while (room < sc->rxlen) {
+		if (sc->nheld == RX_HELD_MAX ||
+		    (sc->nheld > 0 && !mrg)) {
+			/* buffers too small for the frame: it is dropped */
+			vionet_rx_push(sc, 0);
+			return (1);
+		}
+		r = &sc->held[sc->nheld];
+		if ((got = vq_pop(vq, r)) != 1) {
+			if (got == -1) {
+				vionet_rx_push(sc, 0);
+				return (1);
+			}
+			return (0);
+		}
+		if (r->nwr == 0 || r->nrd != 0 ||
+		    (sc->nheld == 0 && r->wrlen < HDR_LEN)) {
+			/* not a receive buffer: given back empty */
+			vq_push(vq, r, 0);
+			continue;
+		}
+		sc->nheld++;
+		room += r->wrlen;
+	}
+	nbuf = htole16(sc->nheld);
+	memcpy(sc->rxbuf + HDR_NUM_BUFFERS, &nbuf, sizeof(nbuf));
+	for (i = 0; i < sc->nheld && off < sc->rxlen; i++) {
+		r = &sc->held[i];
+		n = MINIMUM(sc->rxlen - off, r->wrlen);
+		buf_to_iov(sc->rxbuf + off, n, r->iov + r->nrd, r->nwr, 0);
+		off += n;
+	}
+	vionet_rx_push(sc, sc->rxlen);
+	return (1);
+}
+
+/* Whether a frame from the tap is for the guest (locked lladdr). */
+static int
+vionet_rx_wanted(struct vionet *sc)
+{
+	const uint8_t	*dst = sc->rxbuf + HDR_LEN;
+
+	if (sc->rxlen < HDR_LEN + ETHER_HDR_LEN)
+		return (0);
+	if (sc->locked && !(dst[0] & 1) && memcmp(dst, sc->mac, 6) != 0)
+		return (0);
+	return (1);
+}
+
+/*
+ * Move frames into the guest until the tap is empty (returns 0) or the
+ * guest's buffers are (1), at most a batch at a time (0: come back).
+ */
+static int
+vionet_rx_run(struct vionet *sc)
+{
+	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
+	ssize_t			 n;
+	unsigned int		 i;
+
+	if (sc->nheld > 0 && sc->held[0].gen !=
+	    __atomic_load_n(&vq->gen, __ATOMIC_SEQ_CST)) {
+		/*
+		 * The ring was reset under the chains held: giving them
+		 * back (to nothing) lets the reset, which waits for them,
+		 * go on.
+		 */
+		vionet_rx_push(sc, 0);
+		sc->rxlen = 0;
+	}
+	for (i = 0; i < RX_BATCH; i++) {
+		if (sc->rxlen == 0) {
+			pthread_mutex_lock(&sc->imtx);
+			if (sc->ninject > 0) {
+				sc->rxlen = sc->injlen[0];
+				memcpy(sc->rxbuf, sc->inject[0], sc->rxlen);
+				sc->ninject--;
+				memmove(sc->inject[0], sc->inject[1],
+				    sizeof(sc->inject[0]) * sc->ninject);
+				memmove(&sc->injlen[0], &sc->injlen[1],
+				    sizeof(sc->injlen[0]) * sc->ninject);
+			}
+			pthread_mutex_unlock(&sc->imtx);
+		}
+		if (sc->rxlen == 0) {
+			if (!__atomic_load_n(&vq->enabled, __ATOMIC_SEQ_CST))
+				return (1);
+			n = read(sc->tapfd, sc->rxbuf, FRAME_MAX);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return (0);
+			if (n <= 0) {
+				if (n == -1)
+					log_warn("%s: tap", sc->name);
+				return (0);
+			}
+			sc->rxlen = n;
+			if (!vionet_rx_wanted(sc)) {
+				sc->rxlen = 0;
+				continue;
+			}
+		}
+		if (vionet_rx_frame(sc) == 0)
+			return (1);
+		sc->rxlen = 0;
+	}
+	return (0);
+}
+
+static void *
+vionet_rx_thread(void *arg)
+{
+	struct vionet		*sc = arg;
+	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
+	struct pollfd		 pfd[2];
+	uint64_t		 v;
+	int			 starved, timeout;
+
+	for (;;) {
+		starved = vionet_rx_run(sc);
+		vq_interrupt(vq);
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[1].fd = sc->injectfd;
+		timeout = -1;
+		if (starved) {
+			if (vq_notify_enable(vq))
+				continue;
+			pfd[0].fd = vq->kickfd;
+			/* held chains must not outlive a reset for long */
+			if (sc->nheld > 0)
+				timeout = 10;
+		} else {
+			vq_notify_disable(vq);
+			pfd[0].fd = sc->tapfd;
+		}
+		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+			fatal("%s: poll", sc->name);
+		if (pfd[1].revents & POLLIN)
+			(void)read(sc->injectfd, &v, sizeof(v));
+		if (starved && (pfd[0].revents & POLLIN))
+			vq_kick_ack(vq);
+	}
+	return (NULL);
+}
+
+/*
+ * Interface idx of the VM on tap fd.  On success the device owns fd;
+ * returns its PCI device number, or -1.
+ */
+int
+vionet_init(struct vm *vm, unsigned int idx, int fd,
+    const struct vmop_if *vi)
+{
+	struct vmop_create_params	*vmc = &vm->vm_params;
+	struct virtio_devinfo		 di;
+	struct vionet			*sc;
+	pthread_t			 t;
+	int				 ret, flags;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
+	    (sc->held = calloc(RX_HELD_MAX, sizeof(*sc->held))) == NULL ||
+	    (sc->rxbuf = malloc(FRAME_MAX)) == NULL)
+		return (-1);
+	(void)snprintf(sc->name, sizeof(sc->name), "vionet%u", idx);
+	sc->tapfd = fd;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return (-1);
+	if ((sc->injectfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return (-1);
+	pthread_mutex_init(&sc->imtx, NULL);
+	memcpy(sc->mac, vmc->vmc_macs[idx], sizeof(sc->mac));
+	sc->locked = (vmc->vmc_ifflags[idx] & VMIFF_LOCKED) != 0;
+	sc->local = (vmc->vmc_ifflags[idx] & VMIFF_LOCAL) != 0;
+	if (sc->local) {
+		memcpy(sc->lease.guest_mac, sc->mac, 6);
+		sc->lease.guest_addr = vi->vi_guest4;
+		sc->lease.host_addr = vi->vi_host4;
+		if (vmc->vmc_bootdevice == VMBOOTDEV_NET && idx == 0)
+			sc->lease.pxe_name = vmc->vmc_params.vcp_name;
+	}
+	vionet_offload(sc, 0);
+
+	memset(&di, 0, sizeof(di));
+	di.name = sc->name;
+	di.type = VIRTIO_ID_NET;
+	di.class = 0x02;		/* network */
+	di.subclass = 0x00;		/* Ethernet */
+	di.features = VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM |
+	    VIRTIO_NET_F_MAC | VIRTIO_NET_F_GUEST_TSO4 |
+	    VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN |
+	    VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 |
+	    VIRTIO_NET_F_HOST_ECN | VIRTIO_NET_F_MRG_RXBUF |
+	    VIRTIO_NET_F_STATUS | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX;
+	di.nqueues = 2;
+	di.qsize = VIONET_QSIZE;
+	di.cfglen = CFG_LEN;
+	di.ops = &vionet_ops;
+	di.softc = sc;
+	if (virtio_dev_init(vm, &sc->dev, &di) == -1)
+		return (-1);
+	memcpy(sc->dev.cfg + CFG_MAC, sc->mac, 6);
+	sc->dev.cfg[CFG_STATUS] = NET_S_LINK_UP;
+
+	if ((ret = pthread_create(&t, NULL, vionet_tx_thread, sc)) != 0 ||
+	    (ret = pthread_create(&t, NULL, vionet_rx_thread, sc)) != 0) {
+		errno = ret;
+		return (-1);
+	}
+	log_debug("vm %s: %s: %s, lladdr %02x:%02x:%02x:%02x:%02x:%02x%s%s",
+	    vm->vm_name, sc->name, vi->vi_ifname, sc->mac[0], sc->mac[1],
+	    sc->mac[2], sc->mac[3], sc->mac[4], sc->mac[5],
+	    sc->local ? ", local" : "", sc->locked ? ", locked" : "");
+	return (sc->dev.pcidev);
+}
