@@ -326,6 +326,44 @@ finish virtio-high 60 && ok "virtio-high: powered off" ||
 expect virtio-high "BLKCHECK 0 4096 1500 OK" "BLKREAD 1 100 50 $rosum" \
     "CDREAD 0 6 2 sum=$cd8sum" "RNG 0 64 OK distinct="
 
+# virtio-net against QEMU's user network (DHCP server and router at .2
+# of 10.0.2.0/24 and 10.0.3.0/24): mergeable receive buffers on the
+# first device, not on the second (which offers an MTU), then MSI-X.
+if "$QEMU" -netdev help 2>/dev/null | grep -qx user; then
+	NDEVS="-netdev user,id=n0
+	    -device virtio-net-pci,netdev=n0,disable-legacy=on,romfile=
+	    -netdev user,id=n1,net=10.0.3.0/24
+	    -device virtio-net-pci,netdev=n1,disable-legacy=on,romfile=,mrg_rxbuf=off,host_mtu=1500,mac=52:54:00:ab:cd:ef"
+	NRUN=virtio,netinfo:0,netinfo:1,netinfo:2,dhcp:0,dhcp:1
+	NRUN=$NRUN,ping:0:10.0.2.2:3:1472,ping:1:10.0.3.2:3:1472,bootp:0
+	NRUN=$NRUN,dhcpreq:0:10.0.2.99,netbig:1:100:1472,netsend:0:10:own
+	NRUN=$NRUN,ping:0:10.0.2.99:1,msix:1,ping:0:10.0.2.2:4:1000
+	NRUN=$NRUN,ping:1:10.0.3.2:2,dhcpreq:1:10.0.3.15,poweroff
+	# shellcheck disable=SC2086
+	start virtio-net -kernel "$O/guest-pvh.elf" -append "run=$NRUN" $NDEVS
+	finish virtio-net 120 && ok "virtio-net: powered off" ||
+	    bad "virtio-net: still running"
+	expect virtio-net "VIRTIO 00:02.0 net id=1041 bar=mem" \
+	    "VIRTIO 00:03.0 net id=1041 bar=mem" \
+	    "NETINFO 0 mac=52:54:00:12:34:56 status=up mrgrx=1 mtu=none qsize=256/256" \
+	    "NETINFO 1 mac=52:54:00:ab:cd:ef status=up mrgrx=0 mtu=1500 qsize=256/256" \
+	    "NETINFO 2 FAIL no device" \
+	    "DHCP 0 ACK addr=10.0.2.15 mask=255.255.255.0 router=10.0.2.2 dns=10.0.2.3 server=10.0.2.2 lease=86400" \
+	    "DHCP 1 ACK addr=10.0.3.15 mask=255.255.255.0 router=10.0.3.2 dns=10.0.3.3 server=10.0.3.2 lease=86400" \
+	    "PING 0 10.0.2.2 sent=3 received=3" \
+	    "PING 1 10.0.3.2 sent=3 received=3" \
+	    "BOOTP 0 REPLY addr=10.0.2.15 server=10.0.2.2 mask=255.255.255.0 router=10.0.2.2" \
+	    "DHCP 0 NAK" "NETBIG 1 100 1472 sent=100" \
+	    "NETSEND 0 10 own sent=10" "PING 0 FAIL arp" "MSIX on" \
+	    "PING 0 10.0.2.2 sent=4 received=4" \
+	    "PING 1 10.0.3.2 sent=2 received=2"
+	[ "$(grep -c "^DHCP 1 ACK addr=10.0.3.15 " "$log")" -eq 2 ] &&
+	    ok "virtio-net: dhcpreq of the leased address" ||
+	    bad "virtio-net: dhcpreq of the leased address"
+else
+	echo "skip virtio-net: $QEMU has no user network"
+fi
+
 if [ $fails -ne 0 ]; then
 	echo "$fails check(s) failed; logs kept in $T"
 	trap - EXIT

@@ -403,6 +403,15 @@ static const struct command {
 	{ "cdread",		cmd_cdread },
 	{ "cdwrite",		cmd_cdwrite },
 	{ "rng",		cmd_rng },
+	{ "netinfo",		cmd_netinfo },
+	{ "ifaddr",		cmd_ifaddr },
+	{ "dhcp",		cmd_dhcp },
+	{ "dhcpreq",		cmd_dhcpreq },
+	{ "bootp",		cmd_bootp },
+	{ "ping",		cmd_ping },
+	{ "netserve",		cmd_netserve },
+	{ "netsend",		cmd_netsend },
+	{ "netbig",		cmd_netbig },
 	{ "help",		cmd_help },
 };
 

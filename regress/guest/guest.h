@@ -265,6 +265,17 @@ void		 cmd_cdread(const char *);
 void		 cmd_cdwrite(const char *);
 void		 cmd_rng(const char *);
 
+/* net.c */
+void		 cmd_netinfo(const char *);
+void		 cmd_ifaddr(const char *);
+void		 cmd_dhcp(const char *);
+void		 cmd_dhcpreq(const char *);
+void		 cmd_bootp(const char *);
+void		 cmd_ping(const char *);
+void		 cmd_netserve(const char *);
+void		 cmd_netsend(const char *);
+void		 cmd_netbig(const char *);
+
 /* main.c */
 void		 kmain(uint64_t, uint64_t) __attribute__((__noreturn__));
 

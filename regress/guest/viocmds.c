@@ -86,11 +86,8 @@ static int		 inflight_max;
 
 /* ---- helpers ---- */
 
-#define MAXTOK		5
-#define TOKLEN		24
-
-/* Split at blanks and ':'; returns the number of words. */
-static int
+/* Split at blanks and ':'; returns the number of words, -1: too many. */
+int
 split(const char *s, char tok[MAXTOK][TOKLEN])
 {
 	int n = 0, len;
@@ -109,7 +106,7 @@ split(const char *s, char tok[MAXTOK][TOKLEN])
 }
 
 /* Exactly n numbers; returns 0 on success. */
-static int
+int
 numargs(const char *arg, uint64_t *v, int n)
 {
 	char tok[MAXTOK][TOKLEN];

@@ -19,8 +19,8 @@
  * capabilities that place the common, notify, ISR and device structures
  * in I/O or memory BARs (mapped here if above the identity map), BAR
  * assignment when the firmware left one unassigned, device
- * initialisation, one split virtqueue per device and legacy INTx
- * (level-triggered, acknowledged by reading the ISR).
+ * initialisation, one or two split virtqueues per device and legacy INTx
+ * (level-triggered, acknowledged by reading the ISR) or MSI-X.
  *
  * Commands run one at a time: a command posts a batch of chains, kicks,
  * then sleeps in hlt until the device's interrupt; the used ring is only
@@ -90,8 +90,10 @@
 #define VS_NEEDS_RESET		0x40
 #define VS_FAILED_BIT		0x80
 
-#define RINGMEM			8192	/* one queue of up to 256 entries */
-#define NRINGS			12
+/* One queue of up to 256 entries, its busy map at the end. */
+#define RINGMEM			8192
+#define RINGBUSY		(RINGMEM - VQ_MAXSIZE)
+#define NRINGS			20
 #define NPTPAGES		8
 
 #define PG_P			0x001
@@ -116,7 +118,6 @@ static uint8_t	ringpool[NRINGS][RINGMEM]
 		    __attribute__((__section__(".noinit"), __aligned__(4096)));
 static uint64_t	ptpool[NPTPAGES][512]
 		    __attribute__((__section__(".noinit"), __aligned__(4096)));
-static uint8_t	vq_busy[VQ_MAXSIZE] __attribute__((__section__(".noinit")));
 
 /* ---- PCI configuration space (mechanism #1, bus 0) ---- */
 
@@ -692,12 +693,14 @@ vio_msi(void)
 }
 
 /*
- * MSI-X on or off for the selected queue, before the queue is enabled:
- * vector 0 for configuration changes, 1 for the queue, both to VEC_MSI
- * on CPU 0, the others masked.
+ * MSI-X on or off for the selected (first) queue, before the queue is
+ * enabled: vector 0 for configuration changes, 1 for the queue, all to
+ * VEC_MSI on CPU 0, the others masked.  With nq queues, vectors 1..nq
+ * are unmasked if the table has them (msix_queue gives the others
+ * theirs), else they all share vector 1.
  */
 static const char *
-msix_setup(struct vdev *vd, int on)
+msix_setup(struct vdev *vd, int on, int nq)
 {
 	const struct vregion *c = &vd->common;
 	uint32_t ctl, t, p, cmd;
@@ -717,6 +720,7 @@ msix_setup(struct vdev *vd, int on)
 	nvec = ((ctl >> 16) & 0x7ff) + 1;
 	if (nvec < 2)
 		return "too few MSI-X vectors";
+	vd->msix_nvec = nvec;
 	if (vd->msix_table == 0) {
 		t = pci_read32(vd->dev, vd->fn, vd->msix_cap + 4);
 		p = pci_read32(vd->dev, vd->fn, vd->msix_cap + 8);
@@ -742,7 +746,7 @@ msix_setup(struct vdev *vd, int on)
 		vio_msix_entry(vd, v)[0] = (uint32_t)LAPIC_BASE;
 		vio_msix_entry(vd, v)[1] = 0;
 		vio_msix_entry(vd, v)[2] = VEC_MSI;
-		if (v < 2)
+		if (v < 2 || (v <= nq && nvec > nq))
 			vio_msix_entry(vd, v)[3] = 0;
 	}
 	w16(c, VC_MSIX, 0);
@@ -753,6 +757,19 @@ msix_setup(struct vdev *vd, int on)
 		return "queue MSI-X vector refused";
 	pci_write32(vd->dev, vd->fn, vd->msix_cap, ctl | MSIX_ENABLE);
 	vd->msix = 1;
+	return NULL;
+}
+
+/* The vector of the selected queue i > 0: its own if there are enough. */
+static const char *
+msix_queue(struct vdev *vd, int i, int nq)
+{
+	const struct vregion *c = &vd->common;
+	uint16_t v = vd->msix_nvec > nq ? i + 1 : 1;
+
+	w16(c, VC_QMSIX, v);
+	if (r16(c, VC_QMSIX) != v)
+		return "queue MSI-X vector refused";
 	return NULL;
 }
 
@@ -771,6 +788,7 @@ vio_reset(struct vdev *vd)
 	if (vd->state == VS_READY)
 		vd->state = VS_NEW;
 	vd->vq.inflight = 0;
+	vd->vq1.inflight = 0;
 }
 
 static const char *
@@ -782,6 +800,55 @@ vio_fail(struct vdev *vd, const char *why)
 }
 
 /*
+ * Set up queue i of nq (the selected one, qidx) in q: at most maxsize
+ * entries, its MSI-X vector, the ring addresses, then enabled.
+ */
+static const char *
+vq_setup(struct vdev *vd, struct vq *q, uint16_t qidx, int i, int nq,
+    uint16_t maxsize)
+{
+	const struct vregion *c = &vd->common;
+	const char *why;
+	uint16_t size;
+
+	q->devsize = r16(c, VC_QSIZE);
+	if (q->devsize == 0)
+		return "queue unavailable";
+	for (size = 1; size * 2 <= q->devsize && size * 2 <= maxsize; )
+		size *= 2;
+	if (q->mem == NULL) {
+		if (nrings >= NRINGS)
+			return "out of ring memory";
+		q->mem = ringpool[nrings++];
+	}
+	fill64((uint64_t *)q->mem, 0, RINGMEM / 8);
+	q->index = qidx;
+	q->size = size;
+	q->desc = (struct vring_desc *)q->mem;
+	q->avail = (struct vring_avail *)(q->mem + 16 * size);
+	q->used = (struct vring_used *)(q->mem +
+	    ((16 * size + 6 + 2 * size + 3) & ~3));
+	q->busy = q->mem + RINGBUSY;
+	q->avail_idx = q->used_idx = q->ndesc = q->inflight = 0;
+	if (size != q->devsize)
+		w16(c, VC_QSIZE, size);
+	if (i == 0)
+		why = msix_setup(vd, vio_msix_wanted, nq);
+	else
+		why = vd->msix ? msix_queue(vd, i, nq) : NULL;
+	if (why != NULL)
+		return why;
+	w64(c, VC_QDESC, (uint64_t)q->desc);
+	w64(c, VC_QDRIVER, (uint64_t)q->avail);
+	w64(c, VC_QDEVICE, (uint64_t)q->used);
+	q->notify_off = r16(c, VC_QNOTIFYOFF);
+	if ((uint64_t)q->notify_off * vd->notify_mult + 2 > vd->notify.len)
+		return "notify address outside its region";
+	w16(c, VC_QENABLE, 1);
+	return NULL;
+}
+
+/*
  * Bring a device up with the features in want (VERSION_1 is required
  * and always accepted) and one queue, qidx, of at most maxsize entries.
  * Returns NULL or why not.
@@ -789,17 +856,34 @@ vio_fail(struct vdev *vd, const char *why)
 const char *
 vio_init(struct vdev *vd, uint64_t want, uint16_t qidx, uint16_t maxsize)
 {
-	const struct vregion *c = &vd->common;
-	struct vq *q = &vd->vq;
 	const char *why;
-	uint64_t offered;
-	uint16_t size;
-	uint8_t st;
 
 	if (vd->state == VS_READY)
 		return NULL;
+	if ((why = vio_initq(vd, want, &qidx, 1, maxsize)) != NULL)
+		return why;
+	vio_ready(vd);
+	return NULL;
+}
+
+/*
+ * The same with nq queues (vq, vq1), up to FEATURES_OK and the queues
+ * enabled: the driver may fill them before vio_ready() sets DRIVER_OK.
+ */
+const char *
+vio_initq(struct vdev *vd, uint64_t want, const uint16_t *qidx, int nq,
+    uint16_t maxsize)
+{
+	const struct vregion *c = &vd->common;
+	struct vq *qs[VIO_MAXQ] = { &vd->vq, &vd->vq1 };
+	const char *why;
+	uint64_t offered;
+	int i;
+
 	if (vd->state == VS_FAILED)
 		return vd->err;
+	if (nq < 1 || nq > VIO_MAXQ)
+		return "too many queues";
 	vio_reset(vd);
 	w8(c, VC_STATUS, VS_ACK);
 	w8(c, VC_STATUS, VS_ACK | VS_DRIVER);
@@ -814,53 +898,35 @@ vio_init(struct vdev *vd, uint64_t want, uint16_t qidx, uint16_t maxsize)
 	w32(c, VC_GF, (uint32_t)vd->features);
 	w32(c, VC_GFSELECT, 1);
 	w32(c, VC_GF, vd->features >> 32);
-	st = VS_ACK | VS_DRIVER | VS_FEATURES_OK;
-	w8(c, VC_STATUS, st);
+	w8(c, VC_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK);
 	if (!(r8(c, VC_STATUS) & VS_FEATURES_OK))
 		return vio_fail(vd, "FEATURES_OK refused");
 
-	if (qidx >= r16(c, VC_NUMQ))
-		return vio_fail(vd, "too few queues");
-	w16(c, VC_QSELECT, qidx);
-	q->devsize = r16(c, VC_QSIZE);
-	if (q->devsize == 0)
-		return vio_fail(vd, "queue unavailable");
-	for (size = 1; size * 2 <= q->devsize && size * 2 <= maxsize; )
-		size *= 2;
-	if (vd->ringmem == NULL) {
-		if (nrings >= NRINGS)
-			return vio_fail(vd, "out of ring memory");
-		vd->ringmem = ringpool[nrings++];
+	vd->nq = nq;
+	for (i = 0; i < nq; i++) {
+		if (qidx[i] >= r16(c, VC_NUMQ))
+			return vio_fail(vd, "too few queues");
+		w16(c, VC_QSELECT, qidx[i]);
+		if ((why = vq_setup(vd, qs[i], qidx[i], i, nq, maxsize)) !=
+		    NULL)
+			return vio_fail(vd, why);
 	}
-	fill64((uint64_t *)vd->ringmem, 0, RINGMEM / 8);
-	fill64((uint64_t *)vq_busy, 0, sizeof(vq_busy) / 8);
-	q->index = qidx;
-	q->size = size;
-	q->desc = (struct vring_desc *)vd->ringmem;
-	q->avail = (struct vring_avail *)(vd->ringmem + 16 * size);
-	q->used = (struct vring_used *)(vd->ringmem +
-	    ((16 * size + 6 + 2 * size + 3) & ~3));
-	q->avail_idx = q->used_idx = q->ndesc = q->inflight = 0;
-	if (size != q->devsize)
-		w16(c, VC_QSIZE, size);
-	if ((why = msix_setup(vd, vio_msix_wanted)) != NULL)
-		return vio_fail(vd, why);
-	w64(c, VC_QDESC, (uint64_t)q->desc);
-	w64(c, VC_QDRIVER, (uint64_t)q->avail);
-	w64(c, VC_QDEVICE, (uint64_t)q->used);
-	q->notify_off = r16(c, VC_QNOTIFYOFF);
-	if ((uint64_t)q->notify_off * vd->notify_mult + 2 > vd->notify.len)
-		return vio_fail(vd, "notify address outside its region");
-	w16(c, VC_QENABLE, 1);
 
 	if (vd->irq >= 0) {
 		elcr_level(vd->irq);
 		vio_irqmask |= 1 << vd->irq;
 		pic_unmask(vd->irq);
 	}
-	w8(c, VC_STATUS, st | VS_DRIVER_OK);
-	vd->state = VS_READY;
 	return NULL;
+}
+
+/* DRIVER_OK: the device is live. */
+void
+vio_ready(struct vdev *vd)
+{
+	w8(&vd->common, VC_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK |
+	    VS_DRIVER_OK);
+	vd->state = VS_READY;
 }
 
 /* ---- the virtqueue ---- */
@@ -903,12 +969,7 @@ vq_post(struct vdev *vd, const struct vseg *s, int n, uint64_t ind)
 		q->desc[head].next = 0;
 	}
 	q->ndesc += need;
-	vq_busy[head] = 1;
-	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
-	barrier();		/* ring entry before the index (x86: TSO) */
-	q->avail_idx++;
-	*(volatile uint16_t *)&q->avail->idx = q->avail_idx;
-	q->inflight++;
+	vq_put(q, head);
 	return head;
 }
 
@@ -916,10 +977,61 @@ vq_post(struct vdev *vd, const struct vseg *s, int n, uint64_t ind)
 void
 vq_kick(struct vdev *vd)
 {
-	struct vq *q = &vd->vq;
+	vq_notify(vd, &vd->vq);
+}
 
+void
+vq_notify(struct vdev *vd, struct vq *q)
+{
 	__asm__ volatile("mfence" : : : "memory");
 	w16(&vd->notify, (uint32_t)q->notify_off * vd->notify_mult, q->index);
+}
+
+/*
+ * Make the chain at head (its descriptors already written) available;
+ * net keeps a fixed descriptor per buffer and calls this directly.
+ */
+void
+vq_put(struct vq *q, uint16_t head)
+{
+	q->busy[head] = 1;
+	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
+	barrier();		/* ring entry before the index (x86: TSO) */
+	q->avail_idx++;
+	*(volatile uint16_t *)&q->avail->idx = q->avail_idx;
+	q->inflight++;
+}
+
+/*
+ * The next used entry of q, if any: 1 with its head and length, 0 if
+ * there is none, -1 with *why if the device ran the index ahead of what
+ * was posted or returned a head that was not.
+ */
+int
+vq_get(struct vq *q, uint16_t *head, uint32_t *len, const char **why)
+{
+	struct vring_used_elem e;
+	uint16_t uidx;
+
+	uidx = *(volatile uint16_t *)&q->used->idx;
+	if (uidx == q->used_idx)
+		return 0;
+	if ((uint16_t)(uidx - q->used_idx) > q->inflight) {
+		*why = "used index ran ahead";
+		return -1;
+	}
+	barrier();
+	e = q->used->ring[q->used_idx & (q->size - 1)];
+	q->used_idx++;
+	if (e.id >= q->size || !q->busy[e.id]) {
+		*why = "used entry not posted";
+		return -1;
+	}
+	q->busy[e.id] = 0;
+	q->inflight--;
+	*head = e.id;
+	*len = e.len;
+	return 1;
 }
 
 /* Requests the device has not put in the used ring yet. */
@@ -968,30 +1080,15 @@ int
 vq_wait(struct vdev *vd, uint16_t *head, uint32_t *len, uint64_t deadline)
 {
 	struct vq *q = &vd->vq;
-	struct vring_used_elem e;
-	uint16_t uidx;
+	int r;
 
 	for (;;) {
 		if (vd->intrs != vd->seen || (vd->irq < 0 && !vd->msix) ||
 		    vd->drain) {
 			vd->seen = vd->intrs;
-			uidx = *(volatile uint16_t *)&q->used->idx;
-			if (uidx != q->used_idx) {
-				if ((uint16_t)(uidx - q->used_idx) > q->inflight) {
-					vd->err = "used index ran ahead";
-					return -2;
-				}
-				barrier();
-				e = q->used->ring[q->used_idx & (q->size - 1)];
-				q->used_idx++;
-				if (e.id >= q->size || !vq_busy[e.id]) {
-					vd->err = "used entry not posted";
-					return -2;
-				}
-				vq_busy[e.id] = 0;
-				q->inflight--;
-				*head = e.id;
-				*len = e.len;
+			if ((r = vq_get(q, head, len, &vd->err)) < 0)
+				return -2;
+			if (r > 0) {
 				/* more may follow without a new interrupt */
 				vd->drain = 1;
 				return 0;
@@ -999,16 +1096,24 @@ vq_wait(struct vdev *vd, uint16_t *head, uint32_t *len, uint64_t deadline)
 			vd->drain = 0;
 		}
 		if (vio_sleep(vd, deadline) != 0) {
-			if (r8(&vd->common, VC_STATUS) & VS_NEEDS_RESET)
-				vd->err = "timeout (device needs reset)";
-			else if (vq_outstanding(vd) < q->inflight)
-				vd->err = "timeout (used ring advanced, no "
-				    "interrupt)";
-			else
-				vd->err = "timeout";
+			vd->err = vq_timeout(vd, q);
 			return -1;
 		}
 	}
+}
+
+/* Why the device has not completed what was posted on q in time. */
+const char *
+vq_timeout(struct vdev *vd, struct vq *q)
+{
+	uint16_t out;
+
+	out = q->avail_idx - *(volatile uint16_t *)&q->used->idx;
+	if (r8(&vd->common, VC_STATUS) & VS_NEEDS_RESET)
+		return "timeout (device needs reset)";
+	if (out < q->inflight)
+		return "timeout (used ring advanced, no interrupt)";
+	return "timeout";
 }
 
 /*

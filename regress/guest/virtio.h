@@ -16,7 +16,8 @@
 
 /*
  * The test guest's virtio 1.x PCI transport (virtio.c), shared with the
- * device commands (viocmds.c).  Split virtqueues only, legacy INTx only.
+ * device commands (viocmds.c, net.c).  Split virtqueues only; INTx or
+ * MSI-X.
  */
 
 #ifndef VIRTIO_H
@@ -40,6 +41,10 @@
 #define VIRTIO_BLK_F_FLUSH	9
 #define VIRTIO_BLK_F_DISCARD	13
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
+#define VIRTIO_NET_F_MTU	3
+#define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_MRG_RXBUF	15
+#define VIRTIO_NET_F_STATUS	16
 #define FEAT(b)			(1ULL << (b))
 
 /* Descriptor flags. */
@@ -48,6 +53,7 @@
 #define VRING_DESC_F_INDIRECT	4
 
 #define VQ_MAXSIZE		256	/* the largest queue we use */
+#define VIO_MAXQ		2	/* queues driven per device */
 #define VIO_MAXDEV		16
 #define VIO_TIMEOUT		500	/* PIT ticks: 5 s */
 
@@ -85,9 +91,11 @@ struct vregion {
 };
 
 struct vq {
+	uint8_t			*mem;		/* kept across resets */
 	struct vring_desc	*desc;
 	struct vring_avail	*avail;
 	struct vring_used	*used;
+	uint8_t			*busy;		/* per head: in flight */
 	uint16_t		 index;		/* queue number */
 	uint16_t		 size;		/* in use */
 	uint16_t		 devsize;	/* offered by the device */
@@ -115,14 +123,16 @@ struct vdev {
 	struct vregion	 common, notify, isr, devcfg;
 	uint32_t	 notify_mult;
 	uint64_t	 features;	/* negotiated */
-	uint8_t		*ringmem;	/* 8 KiB, kept across resets */
 	int		 msix_cap;	/* config offset, 0: none */
-	int		 msix;		/* MSI-X on: vector 0 config, 1 queue */
+	int		 msix;		/* on: vector 0 config, 1.. queues */
+	int		 msix_nvec;	/* table size */
 	uint64_t	 msix_table, msix_pba;	/* mapped addresses */
 	volatile uint32_t intrs;	/* queue interrupts seen */
 	uint32_t	 seen;		/* intrs at the last look */
 	int		 drain;		/* used ring not found empty yet */
-	struct vq	 vq;		/* the one queue we drive */
+	int		 nq;		/* queues driven: vq, then vq1 */
+	struct vq	 vq;		/* the first queue we drive */
+	struct vq	 vq1;		/* the second (net: transmitq) */
 };
 
 #define VS_NEW		0
@@ -132,6 +142,10 @@ struct vdev {
 /* Per-request scratch shared by all devices (one command at a time). */
 #define VREQ_MAX	256
 
+/* Command arguments: words separated by blanks or ':'. */
+#define MAXTOK		5
+#define TOKLEN		24
+
 /* virtio.c */
 extern int	 vio_msix_wanted;	/* devices set up next use MSI-X */
 int		 vio_scan(void);
@@ -139,6 +153,9 @@ volatile uint32_t *vio_msix_entry(struct vdev *, int);
 struct vdev	*vio_get(int, int);
 struct vdev	*vio_nth(int);
 const char	*vio_init(struct vdev *, uint64_t, uint16_t, uint16_t);
+const char	*vio_initq(struct vdev *, uint64_t, const uint16_t *, int,
+		    uint16_t);
+void		 vio_ready(struct vdev *);
 void		 vio_reset(struct vdev *);
 uint8_t		 vio_cfg8(struct vdev *, uint32_t);
 uint16_t	 vio_cfg16(struct vdev *, uint32_t);
@@ -152,5 +169,13 @@ void		 vq_kick(struct vdev *);
 uint16_t	 vq_outstanding(struct vdev *);
 int		 vq_wait(struct vdev *, uint16_t *, uint32_t *, uint64_t);
 const char	*vq_failure(struct vdev *);
+const char	*vq_timeout(struct vdev *, struct vq *);
+void		 vq_put(struct vq *, uint16_t);
+void		 vq_notify(struct vdev *, struct vq *);
+int		 vq_get(struct vq *, uint16_t *, uint32_t *, const char **);
+
+/* viocmds.c */
+int		 split(const char *, char [MAXTOK][TOKLEN]);
+int		 numargs(const char *, uint64_t *, int);
 
 #endif /* VIRTIO_H */
