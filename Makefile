@@ -52,7 +52,7 @@ $(OBJ)/vmd/parse.c: vmd/parse.y
 	$(YACC) -o $@ $<
 
 $(OBJ)/vmd/parse.o: $(OBJ)/vmd/parse.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PARSE_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PARSE_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBCOMPAT): $(COMPAT_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
