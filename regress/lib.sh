@@ -15,6 +15,7 @@ T=$(mktemp -d /tmp/vmdt.XXXXXX)
 chmod 755 "$T"
 SOCK=$T/vmd.sock
 VMD_PID=
+NETNS=
 FAILED=0
 _holders=
 
@@ -37,6 +38,7 @@ cleanup() {
 			sed 's/^/# /' "$f" | tail -n 20
 		done
 	fi
+	[ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -94,7 +96,12 @@ run_is() {
 # vmd_start [vmd args...]: a private vmd in the foreground mode, logging to
 # $T/vmd.log, ready when its socket answers
 vmd_start() {
-	"$VMD" -d -s "$SOCK" "$@" >"$T/vmd.log" 2>&1 &
+	if [ -n "$NETNS" ]; then
+		ip netns exec "$NETNS" "$VMD" -d -s "$SOCK" "$@" \
+		    >"$T/vmd.log" 2>&1 &
+	else
+		"$VMD" -d -s "$SOCK" "$@" >"$T/vmd.log" 2>&1 &
+	fi
 	VMD_PID=$!
 	i=0
 	while [ $i -lt 100 ]; do
@@ -109,6 +116,15 @@ vmd_start() {
 }
 
 vmd_alive() { kill -0 "$VMD_PID" 2>/dev/null; }
+
+# netns_new: a network namespace of the test's own (removed at its end),
+# for vmd_start and nsx; nothing the test's VMs send leaves it
+netns_new() {
+	NETNS=vmdt$$
+	ip netns add "$NETNS" || return 1
+	ip -n "$NETNS" link set lo up
+}
+nsx() { ip netns exec "$NETNS" "$@"; }
 
 POLL_HZ=20
 . "$top/regress/common.sh"

@@ -303,13 +303,14 @@ vm_start(struct parse_result *res)
 		vmc->vmc_disktypes[i] = res->disktypes[i];
 	}
 
-	/* local interfaces come first, so they are vio0... in the guest */
+	/*
+	 * Local interfaces come first, so they are vio0... in the guest,
+	 * then those on switches (as upstream, before the plain ones of -i).
+	 */
 	vmc->vmc_nnics = nnics;
 	n = 0;
 	for (i = 0; i < res->nlocal; i++, n++)
 		vmc->vmc_ifflags[n] = VMIFF_UP | VMIFF_LOCAL;
-	for (i = 0; i < nplain; i++, n++)
-		vmc->vmc_ifflags[n] = VMIFF_UP;
 	for (i = 0; i < res->nswitches; i++, n++) {
 		vmc->vmc_ifflags[n] = VMIFF_UP;
 		if (strlcpy(vmc->vmc_ifswitch[n], res->switches[i],
@@ -317,6 +318,8 @@ vm_start(struct parse_result *res)
 		    sizeof(vmc->vmc_ifswitch[n]))
 			errx(1, "interface name too long");
 	}
+	for (i = 0; i < nplain; i++, n++)
+		vmc->vmc_ifflags[n] = VMIFF_UP;
 
 	if (res->path != NULL) {
 		if (strlcpy(vmc->vmc_kernel, res->path,

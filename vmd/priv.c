@@ -262,6 +262,18 @@ vm_priv_sendaddr(struct privsep *ps, uint32_t type, const char *ifname,
 	proc_compose(ps, PROC_PRIV, type, 0, -1, &vfr, sizeof(vfr));
 }
 
+/* An altname is one interface's: the group, then the tap's name. */
+static void
+vm_priv_group(struct privsep *ps, const char *tap, const char *group)
+{
+	char	name[VM_IFDESCR_MAX];
+
+	if (group[0] == '\0')
+		return;
+	(void)snprintf(name, sizeof(name), "%s-%s", group, tap);
+	vm_priv_send(ps, IMSG_VMDOP_PRIV_IFGROUP, tap, name, 0);
+}
+
 struct vmd_switch *
 switch_getbyname(struct switchlist *sws, const char *name)
 {
@@ -427,13 +439,9 @@ vm_priv_taps(struct privsep *ps, struct vmd_vm *vm,
 		} else if (vmc->vmc_ifflags[i] & VMIFF_RDOMAIN)
 			vm_priv_send(ps, IMSG_VMDOP_PRIV_IFRDOMAIN,
 			    vm->vm_ifs[i], NULL, vmc->vmc_ifrdomain[i]);
-		if (vmc->vmc_ifgroup[i][0] != '\0') {
-			/* an altname is unique: the group, then the tap */
-			(void)snprintf(descr, sizeof(descr), "%s-%s",
-			    vmc->vmc_ifgroup[i], vm->vm_ifs[i]);
-			vm_priv_send(ps, IMSG_VMDOP_PRIV_IFGROUP,
-			    vm->vm_ifs[i], descr, 0);
-		}
+		vm_priv_group(ps, vm->vm_ifs[i], vmc->vmc_ifgroup[i]);
+		if (sw[i] != NULL && sw[i]->sw_group != NULL)
+			vm_priv_group(ps, vm->vm_ifs[i], sw[i]->sw_group);
 		flags = vmc->vmc_ifflags[i];
 		if (sw[i] != NULL && !(sw[i]->sw_flags & VMIFF_UP))
 			flags &= ~VMIFF_UP;

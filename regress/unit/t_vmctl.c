@@ -888,10 +888,10 @@ test_proto_start(void)
 	check(a.vmc_nnics == 3 &&
 	    a.vmc_ifflags[0] == (VMIFF_UP | VMIFF_LOCAL) &&
 	    a.vmc_ifflags[1] == VMIFF_UP && a.vmc_ifflags[2] == VMIFF_UP &&
-	    a.vmc_ifswitch[0][0] == '\0' && a.vmc_ifswitch[1][0] == '\0' &&
-	    strcmp(a.vmc_ifswitch[2], "sw0") == 0,
-	    "-i is the total: the local interface first, then plain, then "
-	    "the switch");
+	    a.vmc_ifswitch[0][0] == '\0' && a.vmc_ifswitch[2][0] == '\0' &&
+	    strcmp(a.vmc_ifswitch[1], "sw0") == 0,
+	    "-i is the total: the local interface first, then the switch's, "
+	    "then plain");
 	check(a.vmc_owner.uid == getuid() && a.vmc_owner.gid == -1,
 	    "owner is our uid, no group");
 
