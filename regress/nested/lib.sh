@@ -63,9 +63,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# vmd_start [VMD-OPTIONS ...]: a private vmd, "-f FILE" for a vm.conf
 vmd_start() {
 	rm -f "$SOCK"
-	/usr/sbin/vmd -d $VERBOSE -s "$SOCK" >"$T/vmd.log" 2>&1 &
+	/usr/sbin/vmd -d $VERBOSE -s "$SOCK" "$@" >"$T/vmd.log" 2>&1 &
 	VMD_PID=$!
 	i=0
 	while [ $i -lt 100 ]; do
@@ -74,6 +75,7 @@ vmd_start() {
 		sleep 0.1; i=$((i + 1))
 	done
 	nok "vmd started"
+	sed 's/^/# vmd: /' "$T/vmd.log"
 	exit 1
 }
 
@@ -83,12 +85,12 @@ POLL_HZ=10
 
 now() { cut -d' ' -f1 /proc/uptime; }
 
-# start NAME CMDLINE-EXTRA [VMCTL-OPTIONS ...]: a 256M Linux guest with
-# its console open
+# start NAME CMDLINE-EXTRA [VMCTL-OPTIONS ...]: a Linux guest with its
+# console open, of L2MEM (256M) and with the initramfs L2INITRD ($I)
 start() {
 	_n=$1 _k=$2
 	shift 2
-	vmctl start -m 256M -b "$K" -I "$I" "$@" \
+	vmctl start -m "${L2MEM:-256M}" -b "$K" -I "${L2INITRD:-$I}" "$@" \
 	    -k "console=ttyS0 loglevel=4 panic=-1 $_k" "$_n" >"$T/start.$_n" 2>&1 ||
 	    { nok "$_n: vmctl start"; sed 's/^/# /' "$T/start.$_n"; return 1; }
 	con_open "$_n"
@@ -207,3 +209,75 @@ bios_boot() {
 	check "$_n: Linux reaches its shell" \
 	    wait_for "$T/con.$_n" '^LINUX-SHELL' 60
 }
+
+# The network scenarios.  net_initrd: the L2 initramfs with l2-net.gz
+# (dhcpcd) appended, as $IN
+IN=$T/initrd-net.gz
+net_initrd() { cat "$I" /l2/net.gz >"$IN"; }
+
+# tap_of ALIAS: the interface whose alias (vmd's "vmN-ifM-NAME") is ALIAS
+tap_of() {
+	for _d in /sys/class/net/*; do
+		[ "$(cat "$_d/ifalias" 2>/dev/null)" = "$1" ] || continue
+		echo "${_d##*/}"
+		return 0
+	done
+	return 1
+}
+
+# until_ok SECONDS CMD ...: until CMD succeeds (vmd may finish setting
+# up an interface after vmctl start returns)
+until_ok() {
+	_wn=$(( $1 * POLL_HZ ))
+	shift
+	_wi=0
+	while [ $_wi -lt $_wn ]; do
+		"$@" && return 0
+		sleep "$_poll_s"
+		_wi=$((_wi + 1))
+	done
+	"$@"
+}
+
+# aliases: each interface of L1 as IF=ALIAS, for the failure messages
+aliases() {
+	for _d in /sys/class/net/*; do
+		printf '%s=%s ' "${_d##*/}" "$(cat "$_d/ifalias" 2>/dev/null)"
+	done
+}
+
+# if_gone IF [SECONDS]: until there is no interface IF
+if_gone() {
+	_wn=$(( ${2:-10} * POLL_HZ ))
+	_wi=0
+	while [ $_wi -lt $_wn ]; do
+		[ -e "/sys/class/net/$1" ] || return 0
+		sleep "$_poll_s"
+		_wi=$((_wi + 1))
+	done
+	return 1
+}
+
+# inet4 IF: its IPv4 addresses with their prefix lengths, blank-separated
+inet4() {
+	ip -4 -o addr show dev "$1" 2>/dev/null |
+	    awk '{ for (i = 1; i < NF; i++) if ($i == "inet") print $(i + 1) }' |
+	    tr '\n' ' ' | sed 's/ $//'
+}
+
+# is_up IF: IF exists and has IFF_UP
+is_up() {
+	_f=$(cat "/sys/class/net/$1/flags" 2>/dev/null) || return 1
+	[ $((_f & 1)) -eq 1 ]
+}
+
+# dhcp_line NAME CLIENT: the guest's last "LINUX-DHCP CLIENT bound ..."
+# line, from "ip=" on
+dhcp_line() {
+	tr -d '\r' <"$T/con.$1" |
+	    sed -n "s/^LINUX-DHCP $2 bound //p" | tail -n 1
+}
+
+# typed into a guest's shell first: "r WORDS" prints a result line "R-WORDS"
+GUEST_R='r() { echo "R-$*"; }
+'
