@@ -15,7 +15,7 @@ T=$(mktemp -d /tmp/vmdt.XXXXXX)
 chmod 755 "$T"
 SOCK=$T/vmd.sock
 VMD_PID=
-NETNS=
+NETNS= NETNS_MORE=
 FAILED=0
 _holders=
 
@@ -38,7 +38,7 @@ cleanup() {
 			sed 's/^/# /' "$f" | tail -n 20
 		done
 	fi
-	[ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
+	for _ns in $NETNS $NETNS_MORE; do ip netns del "$_ns" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -117,8 +117,9 @@ vmd_start() {
 
 vmd_alive() { kill -0 "$VMD_PID" 2>/dev/null; }
 
-# netns_new: a network namespace of the test's own (removed at its end),
-# for vmd_start and nsx; nothing the test's VMs send leaves it
+# netns_new: a network namespace of the test's own (removed at its end,
+# as are those named in NETNS_MORE), for vmd_start and nsx; nothing the
+# test's VMs send leaves it
 netns_new() {
 	NETNS=vmdt$$
 	ip netns add "$NETNS" || return 1

@@ -1288,6 +1288,15 @@ fits_mtu(const char *cmd, struct netif *ni, uint32_t len)
 	return 0;
 }
 
+/* Where a frame for addr goes: addr itself on the link, else the peer. */
+static uint32_t
+next_hop(const struct netif *ni, uint32_t addr)
+{
+	if (((addr ^ ni->ip) & ni->mask) != 0 && ni->peer != 0)
+		return ni->peer;
+	return addr;
+}
+
 /*
  * "ping N ADDR COUNT [SIZE]": the next request goes as soon as the
  * previous reply came, or 200 ms after the previous request; the last
@@ -1315,7 +1324,7 @@ cmd_ping(const char *arg)
 	    !fits_mtu("PING", ni, IP_HDR + ICMP_HDR + size))
 		return;
 	make_pattern();
-	if ((mac = arp_resolve(ni, addr)) == NULL) {
+	if ((mac = arp_resolve(ni, next_hop(ni, addr))) == NULL) {
 		if (ni->err != NULL)
 			net_fail("PING", ni);
 		else
@@ -1429,14 +1438,16 @@ cmd_netsend(const char *arg)
 void
 cmd_netbig(const char *arg)
 {
-	uint64_t v[3], sent = 0;
+	uint64_t v[4], sent = 0;
 	struct netif *ni;
 	const uint8_t *mac;
 	uint8_t *f, *ip;
 	uint32_t flen;
 	int slot;
 
-	if (numargs(arg, v, 3) != 0 || v[2] < 1 || v[2] > UDP_MAXDATA) {
+	v[3] = PORT_DISCARD;
+	if ((numargs(arg, v, 3) != 0 && numargs(arg, v, 4) != 0) ||
+	    v[2] < 1 || v[2] > UDP_MAXDATA || v[3] < 1 || v[3] > 65535) {
 		kprintf("NETBIG FAIL usage\n");
 		return;
 	}
@@ -1454,8 +1465,7 @@ cmd_netbig(const char *arg)
 	}
 	ip = eth_head(bigtmpl, mac, ni->mac, ETHERTYPE_IP);
 	copy(ip + IP_HDR + UDP_HDR, pattern, v[2]);
-	udp_head(ip + IP_HDR, ni->ip, ni->peer, PORT_DISCARD, PORT_DISCARD,
-	    v[2]);
+	udp_head(ip + IP_HDR, ni->ip, ni->peer, PORT_DISCARD, v[3], v[2]);
 	ip_head(ni, ip, ni->ip, ni->peer, IPPROTO_UDP, UDP_HDR + v[2]);
 	flen = ETH_HDR + IP_HDR + UDP_HDR + v[2];
 	if (++tmplgen == 0)

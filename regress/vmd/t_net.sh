@@ -112,7 +112,7 @@ wait_gone quiet 10
 # --- plain taps, a switch, a locked switch
 nsx ip addr add 10.77.0.1/24 dev brt0
 nsx ip link set brt1 up
-cmds=netinfo:0,netinfo:1,netinfo:2,netinfo:3,ifaddr:0:10.77.0.2
+cmds=netinfo:0,netinfo:1,netinfo:2,netinfo:3,ifaddr:0:10.77.0.2:10.77.0.1
 cmds=$cmds,ping:0:10.77.0.1:3:1400,netsend:1:20:own,netsend:1:20:spoof
 cmds=$cmds,netsend:2:20:spoof,tick:2,hello
 if run_guest four '^HELLO|FAIL' 40 -n uplink -n locked -i 4 \
@@ -159,6 +159,48 @@ check "four: stopped" wait_gone four 10
 left=$(for t in $(nsx ls /sys/class/net); do sysnet "$t" ifalias; done | grep -c 'vm3-if')
 is "four: no tap of it is left" "0" "$left"
 is "four: the bridge has no member left" "" "$(nsx ls /sys/class/net/brt1/brif)"
+
+# --- NAT and DNS redirection with the nftables tables of vmctl(8), as
+# printed there: the test's namespace routes between the VM's tap and
+# "eth0", a veth to a second namespace ("outside", 10.99.0.1 and the DNS
+# server 192.0.2.53) that has no route back to 100.64.0.0/10
+out=${NETNS}o
+NETNS_MORE=$out
+if ! command -v nft >/dev/null 2>&1; then
+	nok "NAT: nft(8) is installed (nftables)"
+elif ip netns add "$out" &&
+    nsx ip link add eth0 type veth peer name oeth0 &&
+    nsx ip link set oeth0 netns "$out" &&
+    nsx ip addr add 10.99.0.2/24 dev eth0 && nsx ip link set eth0 up &&
+    ip -n "$out" addr add 10.99.0.1/24 dev oeth0 &&
+    ip -n "$out" addr add 192.0.2.53/32 dev oeth0 &&
+    ip -n "$out" link set oeth0 up && ip -n "$out" link set lo up &&
+    nsx ip route add 192.0.2.53/32 via 10.99.0.1 &&
+    nsx sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward' &&
+    printf 'table ip seen {\n\tchain input {\n\t\ttype filter hook input priority 0;\n\t\tudp dport 53 counter\n\t}\n}\n' |
+    ip netns exec "$out" nft -f -
+then
+	sed -n '/^table ip vmnat {/,/^}/p; /^table ip vmdns {/,/^}/p' \
+	    "$top/vmctl.8" >"$T/nat.nft"
+	is "NAT: the manual has both tables" "2" \
+	    "$(grep -c '^table ip' "$T/nat.nft")"
+	check "NAT: nft loads them" nsx nft -f "$T/nat.nft"
+	cmds=dhcp:0,ping:0:10.99.0.1:3,netbig:0:3:20:53,hello
+	if run_guest nat '^HELLO|FAIL' 40 -L -k "console=ttyS0 run=$cmds"; then
+		ok "NAT: the guest ran its commands"
+	else
+		nok "NAT: the guest ran its commands"
+	fi
+	is "NAT: the guest pings outside, behind the host's address" \
+	    "PING 0 10.99.0.1 sent=3 received=3" "$(line nat 'PING 0')"
+	like "NAT: its DNS queries to the host reach 192.0.2.53" \
+	    "packets 3 bytes" \
+	    "$(ip netns exec "$out" nft list table ip seen | grep counter)"
+	vmctl stop -f nat >/dev/null 2>&1
+	wait_gone nat 10
+else
+	nok "NAT: the outside namespace and its veth"
+fi
 
 # --- limits and bad input
 run_is "a fifth interface is refused" 1 "vmctl: too many network interfaces" \
