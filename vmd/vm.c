@@ -158,6 +158,7 @@ vcpu_thread(void *arg)
 	struct vcpu	*vc = arg;
 	struct vm	*vm = vc->vc_vm;
 	struct vmm_exit	 ve;
+	struct vmm_regs	 regs;
 	sigset_t	 set;
 
 	/* process signals are the event thread's; only kicks come here */
@@ -188,8 +189,16 @@ vcpu_thread(void *arg)
 		case VMM_EXIT_HLT:
 			break;
 		case VMM_EXIT_SHUTDOWN:
-			log_debug("vm %s: vcpu %u: triple fault", vm->vm_name,
-			    vc->vc_id);
+			/* a guest's reset of last resort: say where */
+			if (vmm_vcpu_get_regs(vc->vc_vmm, &regs) == -1)
+				memset(&regs, 0, sizeof(regs));
+			log_warnx("vm %s: vcpu %u: triple fault at rip 0x%llx "
+			    "(cr0 0x%llx, idt 0x%llx/%u), resetting",
+			    vm->vm_name, vc->vc_id,
+			    (unsigned long long)regs.gpr[VMM_RIP],
+			    (unsigned long long)regs.cr0,
+			    (unsigned long long)regs.idtr.base,
+			    (unsigned int)regs.idtr.limit);
 			vm_request_exit(vm, VM_EXIT_REBOOT);
 			break;
 		case VMM_EXIT_RESET:
