@@ -10,6 +10,7 @@
 #   make bench      side by side with QEMU (not part of make test)
 #   make bench-linux  the same with Linux, in the nested test host
 #   make bench-disk   virtio-blk against QEMU's, in the nested test host
+#   make bench-net    virtio-net against QEMU's, in the nested test host
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test)
 
 BUILD ?= build
@@ -38,7 +39,7 @@ LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
 .PHONY: all guest unit test test-unit test-linux test-full demo install \
-	uninstall clean bench bench-linux bench-disk deps fuzz fuzz-build
+	uninstall clean bench bench-linux bench-disk bench-net deps fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/vmd $(BUILD)/vmctl
@@ -112,6 +113,9 @@ bench-linux: all
 
 bench-disk: all
 	BUILD=$(abspath $(BUILD)) sh bench/disk
+
+bench-net: all
+	BUILD=$(abspath $(BUILD)) sh bench/net
 
 # libFuzzer targets, not part of make test: every regress/fuzz/fuzz_*.c
 # links the vmd library built again with clang and the sanitizers into

@@ -17,8 +17,8 @@
 # make bench-linux and make bench-disk inside the nested host, from
 # l1-init: /t/bench.sh RUNS runs bench/run with the Linux guest,
 # /t/bench.sh disk:RUNS:SECS bench/disk-run on a scratch filesystem
-# (ext2 on the virtio disk bench/disk gives L1); vmd against QEMU on
-# this host's /dev/kvm.
+# (ext2 on the virtio disk bench/disk gives L1), /t/bench.sh net:RUNS:MB
+# bench/net-run; vmd against QEMU on this host's /dev/kvm.
 export VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl TTFM=/bench/ttfm \
     QEMU=/usr/bin/qemu-system-x86_64 GUEST=/l2/vmlinuz PATH=/usr/bin:$PATH
 case $1 in
@@ -44,6 +44,12 @@ disk:*)
 		echo "bench-disk: no scratch filesystem on /dev/vda"
 		rc=1
 	fi
+	;;
+net:*)
+	a=${1#net:}
+	export RUNS=${a%%:*} MB=${a#*:} INITRD=/l2/initrd-bench.gz
+	sh /bench/net-run
+	rc=$?
 	;;
 *)
 	export BUILD=/tmp/bench GUEST_KIND=linux INITRD=/l2/initrd.gz \

@@ -59,3 +59,36 @@ l1_watch() {
 	done
 	wait "$1"
 }
+
+# l1_bench NAME BENCH SECONDS [QEMU OPTIONS ...]: a bench session of L1
+# (l1-bench-initrd.gz, t.bench=BENCH, bench.sh) within SECONDS, once
+# more if L1 hangs (seen now and then under TCG); prints the bench's own
+# lines and returns 0 if it ended with BENCH-RC=0.  The console of a
+# session that failed stays in $N/logs.  Needs $top.
+l1_bench() {
+	_name=$1 _bench=$2 _tmo=$3
+	shift 3
+	mkdir -p "$N/logs"
+	_log=$N/logs/$_name.$$
+	_try=1
+	while :; do
+		echo "$_name: progress in $_log"
+		sh -c '. "$1/regress/nested/host.sh"; N=$2; shift 2; l1_qemu "$@"' \
+		    sh "$top" "$N" "$N/l1-bench-initrd.gz" "t.bench=$_bench" \
+		    -nographic -monitor none "$@" </dev/null >"$_log" 2>&1 &
+		l1_watch $! "$_log" "$_tmo"
+		[ "$L1_HUNG" -eq 1 ] && [ $_try -lt 2 ] || break
+		echo "$_name: the nested host stopped (no output for 60 s); again"
+		_try=$((_try + 1))
+	done
+	tr -d '\r' <"$_log" | sed -n -e '/^bench/p' -e '/^  /p' \
+	    -e '/^notes:/p' -e '/^$/p'
+	_rc=$(tr -d '\r' <"$_log" | sed -n 's/^BENCH-RC=//p')
+	case $_rc in
+	0)	rm -f "$_log"; return 0 ;;
+	"")	echo "$_name: the nested session ended early; its console:" \
+		    "$_log" >&2 ;;
+	*)	echo "$_name: a run failed; the console: $_log" >&2 ;;
+	esac
+	return 1
+}

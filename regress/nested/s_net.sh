@@ -143,35 +143,77 @@ check "net: -L: the guest pings L1" [ "$(result ln gping)" = ok ]
 mkfifo "$T/nc.in"
 sleep 100000 >"$T/nc.in" &
 _holders="$_holders $!"
-nc -l -p $port <"$T/nc.in" >"$T/recv" &
-ncpid=$!
-_holders="$_holders $ncpid"
-con_send ln "dd if=/dev/urandom of=/tmp/big bs=1M count=$mb 2>/dev/null; r gsum=\$(sha256sum </tmp/big | cut -d' ' -f1)
-t0=\$(cut -d' ' -f1 /proc/uptime); nc $hostip $port </tmp/big; r sent=\$? secs=\$(echo \"\$(cut -d' ' -f1 /proc/uptime) - \$t0\" | bc)
+
+# transfer VM PORT: sets xfer (the guest's R-sent result), xn and xs (the
+# bytes L1 received and their SHA-256), xg (the guest's SHA-256)
+transfer() {
+	nc -l -p "$2" <"$T/nc.in" >"$T/recv" &
+	ncpid=$!
+	_holders="$_holders $ncpid"
+	con_send "$1" "dd if=/dev/urandom of=/tmp/big bs=1M count=$mb 2>/dev/null; r gsum=\$(sha256sum </tmp/big | cut -d' ' -f1)
+t0=\$(cut -d' ' -f1 /proc/uptime); nc $hostip $2 </tmp/big; r sent=\$? secs=\$(echo \"\$(cut -d' ' -f1 /proc/uptime) - \$t0\" | bc)
 "
-wait_for "$T/con.ln" '^R-sent=' 300
-v=$(result ln sent)
-case $v in
-"0 secs="*)	ok "net: -L: the guest sent $mb MiB with nc (${v#0 secs=} s)" ;;
-*)		nok "net: -L: the guest sent $mb MiB with nc (R-sent=$v)" ;;
+	_i=0
+	while [ $_i -lt 300 ]; do
+		grep -aq '^R-sent=' "$T/con.$1" && break
+		# a guest that reset itself does not answer any more
+		[ "$(grep -ac '^LINUX-UP' "$T/con.$1")" -ge 2 ] && break
+		sleep 1; _i=$((_i + 1))
+	done
+	xfer=$(result "$1" sent) xg=$(result "$1" gsum)
+	_i=0
+	while kill -0 $ncpid 2>/dev/null && [ $_i -lt 100 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	kill $ncpid 2>/dev/null
+	xn=$(wc -c <"$T/recv") xs=$(digest "$T/recv")
+	rm -f "$T/recv"
+}
+xfer_ok() {
+	case $xfer in "0 secs="*) ;; *) return 1 ;; esac
+	[ "${xn:-0}" -eq $((mb * 1048576)) ] && [ "$xs" = "$xg" ]
+}
+
+vm=ln
+transfer ln $port
+if ! xfer_ok; then
+	# This nested host (QEMU TCG, nested SVM) has hung or reset its
+	# guests under sustained network and disk load, QEMU's guests as
+	# well as vmd's (bench/README): one more try with a fresh guest,
+	# and what happened is shown.
+	echo "# net: the first transfer failed (R-sent=$xfer, $xn bytes;" \
+	    "guest boots: $(grep -ac '^LINUX-UP' "$T/con.ln")); once more" \
+	    "with a fresh VM"
+	grep -a 'triple fault\|rebooting' "$T/vmd.log" | sed 's/^/# net: vmd: /'
+	vmctl stop -f -w ln >/dev/null 2>&1
+	start ln2 "" -L || exit 1
+	wait_for "$T/con.ln2" '^LINUX-SHELL' 90
+	id=$(vm_field ln2 1)
+	hostip=100.64.$id.2
+	sleep 1
+	con_send ln2 "$GUEST_R"
+	con_send ln2 "dhcp udhcpc eth0
+"
+	wait_for "$T/con.ln2" '^LINUX-DHCP udhcpc (bound|leasefail)' 40
+	vm=ln2
+	transfer ln2 $((port + 1))
+fi
+case $xfer in
+"0 secs="*)	ok "net: -L: the guest sent $mb MiB with nc (${xfer#0 secs=} s)" ;;
+*)		nok "net: -L: the guest sent $mb MiB with nc (R-sent=$xfer)" ;;
 esac
-i=0
-while kill -0 $ncpid 2>/dev/null && [ $i -lt 100 ]; do
-	sleep 0.1; i=$((i + 1))
-done
-n=$(wc -c <"$T/recv") s=$(digest "$T/recv")
-rm -f "$T/recv"
-if [ "${n:-0}" -eq $((mb * 1048576)) ] && [ "$s" = "$(result ln gsum)" ]; then
+if xfer_ok; then
 	ok "net: -L: L1 received the $mb MiB intact (SHA-256)"
 else
-	nok "net: -L: L1 received the $mb MiB intact ($n bytes, $s;" \
-	    "the guest's $(result ln gsum))"
+	nok "net: -L: L1 received the $mb MiB intact ($xn bytes, $xs;" \
+	    "the guest's $xg)"
 fi
 
-out=$(vmctl stop -w ln 2>&1)
+xtap=$(tap_of "vm$id-if0-$vm") || xtap=${tap:-tap0}
+out=$(vmctl stop -w $vm 2>&1)
 case $out in
 *"terminated vm"*)	ok "net: -L: vmctl stop -w returns ($out)" ;;
 *)			nok "net: -L: vmctl stop -w returns ($out)" ;;
 esac
-check "net: -L: the VM is gone" wait_gone ln 5
-check "net: -L: its tap is gone" if_gone "${tap:-tap0}" 5
+check "net: -L: the VM is gone" wait_gone $vm 5
+check "net: -L: its tap is gone" if_gone "$xtap" 5
