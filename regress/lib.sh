@@ -117,6 +117,19 @@ vmd_start() {
 
 vmd_alive() { kill -0 "$VMD_PID" 2>/dev/null; }
 
+# run_guest NAME MARKER SECONDS VMCTL-START-ARGS...: boot the test guest,
+# wait for MARKER on its console; the console is in $T/con.NAME
+run_guest() {
+	_n=$1 _m=$2 _s=$3
+	shift 3
+	vmctl start -m 64M -b "$GUEST_ELF" "$@" "$_n" >"$T/start.$_n" 2>&1
+	con_open "$_n"
+	wait_for "$T/con.$_n" "$_m" "$_s"
+}
+
+# line NAME PREFIX: the first console line of NAME that starts so
+line() { grep -a "^$2" "$T/con.$1" | tr -d '\r' | head -n 1; }
+
 # netns_new: a network namespace of the test's own (removed at its end,
 # as are those named in NETNS_MORE), for vmd_start and nsx; nothing the
 # test's VMs send leaves it

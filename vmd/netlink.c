@@ -379,9 +379,10 @@ nl_link_add_altname(struct nl *nl, const char *ifname, const char *altname)
 	return (-1);
 }
 
-int
-nl_addr_add(struct nl *nl, const char *ifname, int af, const void *addr,
-    int prefixlen)
+/* One address of ifname, for RTM_NEWADDR or RTM_DELADDR. */
+static int
+nl_addr_req(struct nl *nl, uint16_t type, uint16_t flags, const char *ifname,
+    int af, const void *addr, int prefixlen)
 {
 	struct nl_addr	 a;
 	unsigned int	 index;
@@ -404,35 +405,23 @@ nl_addr_add(struct nl *nl, const char *ifname, int af, const void *addr,
 		memcpy(a.local, addr, alen);
 		a.has_local = 1;
 	}
-	return (nl_addr_msg(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
-	    index, &a));
+	return (nl_addr_msg(nl, type, flags, index, &a));
+}
+
+int
+nl_addr_add(struct nl *nl, const char *ifname, int af, const void *addr,
+    int prefixlen)
+{
+	return (nl_addr_req(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
+	    ifname, af, addr, prefixlen));
 }
 
 int
 nl_addr_del(struct nl *nl, const char *ifname, int af, const void *addr,
     int prefixlen)
 {
-	struct nl_addr	 a;
-	unsigned int	 index;
-	int		 alen;
-
-	if ((alen = nl_addr_len(af, prefixlen)) == -1 || addr == NULL) {
-		if (addr == NULL)
-			errno = EINVAL;
-		return (-1);
-	}
-	if (nl_ifindex(ifname, &index) == -1)
-		return (-1);
-	memset(&a, 0, sizeof(a));
-	a.af = af;
-	a.prefixlen = prefixlen;
-	memcpy(a.address, addr, alen);
-	a.has_address = 1;
-	if (af == AF_INET) {
-		memcpy(a.local, addr, alen);
-		a.has_local = 1;
-	}
-	return (nl_addr_msg(nl, RTM_DELADDR, 0, index, &a));
+	return (nl_addr_req(nl, RTM_DELADDR, 0, ifname, af, addr,
+	    prefixlen));
 }
 
 int

@@ -24,12 +24,12 @@
  * (mergeable buffers), so a frame whose size is known only once read
  * never waits on a chain too small for it.
  *
- * One thread per direction.  The transmit thread sleeps on the queue's
- * kick; the receive thread on the tap when the guest has given buffers,
- * on the receive queue's kick when it has not (the tap's own queue then
- * holds, and at its end drops, what arrives), and on an eventfd for the
- * replies of the DHCP responder, which a local interface (-L) answers
- * in the transmit path without the request reaching the tap.  With
+ * One thread does both directions.  It sleeps on the transmit queue's
+ * kick, on the tap when the guest has given receive buffers or on the
+ * receive queue's kick when it has not (the tap's own queue then holds,
+ * and at its end drops, what arrives), and on an eventfd for the replies
+ * of the DHCP responder, which a local interface (-L) answers in the
+ * transmit path without the request reaching the tap.  With
  * "locked lladdr" frames from any other source address are dropped on
  * the way out, unicast frames for another address on the way in.
  */
@@ -91,6 +91,7 @@
 #define ETHER_HDR_LEN		14
 #define FRAME_MAX		(HDR_LEN + 65535 + ETHER_HDR_LEN + 4)
 #define RX_BATCH		64	/* frames between interrupts */
+#define TX_BATCH		256	/* chains before a look at the tap */
 #define RX_HELD_MAX		VIONET_QSIZE
 #define INJECT_MAX		4
 
@@ -103,19 +104,19 @@ struct vionet {
 	int			 local;
 	struct dhcp_lease	 lease;
 
-	/* transmit thread */
+	/* transmit */
 	struct virtio_req	 txreq;
 	struct iovec		 txiov[VIRTIO_MAX_SEGS + 1];
 	uint8_t			 txframe[1514];	/* a copy to look at */
 	uint64_t		 txdrops;
 
-	/* receive thread */
+	/* receive */
 	struct virtio_req	*held;		/* popped for the frame */
 	unsigned int		 nheld;
 	uint8_t			*rxbuf;		/* FRAME_MAX */
 	size_t			 rxlen;		/* the frame waiting, or 0 */
 
-	/* the DHCP replies for the receive thread */
+	/* the DHCP replies, for the receive side */
 	pthread_mutex_t		 imtx;
 	uint8_t			 inject[INJECT_MAX][HDR_LEN + DHCP_REPLY_MAX];
 	size_t			 injlen[INJECT_MAX];
@@ -171,7 +172,7 @@ static const struct virtio_ops vionet_ops = {
  * Transmit.
  */
 
-/* A reply of the DHCP responder, for the receive thread to deliver. */
+/* A reply of the DHCP responder, for the receive side to deliver. */
 static void
 vionet_inject(struct vionet *sc, const uint8_t *frame, size_t len)
 {
@@ -274,29 +275,27 @@ vionet_tx(struct vionet *sc, struct virtio_req *r)
 	sc->txdrops++;
 }
 
-static void *
-vionet_tx_thread(void *arg)
+/*
+ * The chains the guest has made available for sending, at most a batch
+ * of them; 1 if there may be more.
+ */
+static int
+vionet_tx_run(struct vionet *sc)
 {
-	struct vionet		*sc = arg;
 	struct virtio_vq	*vq = &sc->dev.vq[VIONET_TXQ];
 	unsigned int		 n;
-	int			 got;
 
-	for (;;) {
-		vq_wait_kick(vq);
-		do {
-			vq_notify_disable(vq);
-			n = 0;
-			while ((got = vq_pop(vq, &sc->txreq)) == 1) {
-				vionet_tx(sc, &sc->txreq);
-				vq_push(vq, &sc->txreq, 0);
-				if (++n % RX_BATCH == 0)
-					vq_interrupt(vq);
-			}
+	vq_notify_disable(vq);
+	for (n = 0; n < TX_BATCH; n++) {
+		if (vq_pop(vq, &sc->txreq) != 1)
+			break;
+		vionet_tx(sc, &sc->txreq);
+		vq_push(vq, &sc->txreq, 0);
+		if (n % RX_BATCH == RX_BATCH - 1)
 			vq_interrupt(vq);
-		} while (got == 0 && vq_notify_enable(vq));
 	}
-	return (NULL);
+	vq_interrupt(vq);
+	return (n == TX_BATCH);
 }
 
 /*
@@ -447,38 +446,55 @@ vionet_rx_run(struct vionet *sc)
 	return (0);
 }
 
+/*
+ * The device's one thread: what the guest sent, then what the tap has
+ * for it; then sleep on the transmit queue's kick, the DHCP replies,
+ * and the tap when the guest has buffers or the receive queue's kick
+ * when it has none.  One thread, as a VMM's I/O loop is, so a frame and
+ * its answer need no wakeup of another thread.
+ */
 static void *
-vionet_rx_thread(void *arg)
+vionet_thread(void *arg)
 {
 	struct vionet		*sc = arg;
-	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
-	struct pollfd		 pfd[2];
+	struct virtio_vq	*rxq = &sc->dev.vq[VIONET_RXQ];
+	struct virtio_vq	*txq = &sc->dev.vq[VIONET_TXQ];
+	struct pollfd		 pfd[3];
 	uint64_t		 v;
 	int			 starved, timeout;
 
 	for (;;) {
+		if (vionet_tx_run(sc) || vq_notify_enable(txq)) {
+			(void)vionet_rx_run(sc);
+			vq_interrupt(rxq);
+			continue;
+		}
 		starved = vionet_rx_run(sc);
-		vq_interrupt(vq);
-		pfd[0].events = pfd[1].events = POLLIN;
-		pfd[1].fd = sc->injectfd;
+		vq_interrupt(rxq);
 		timeout = -1;
 		if (starved) {
-			if (vq_notify_enable(vq))
+			if (vq_notify_enable(rxq))
 				continue;
-			pfd[0].fd = vq->kickfd;
+			pfd[0].fd = rxq->kickfd;
 			/* held chains must not outlive a reset for long */
 			if (sc->nheld > 0)
 				timeout = 10;
 		} else {
-			vq_notify_disable(vq);
+			vq_notify_disable(rxq);
 			pfd[0].fd = sc->tapfd;
 		}
-		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+		pfd[1].fd = txq->kickfd;
+		pfd[2].fd = sc->injectfd;
+		pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
 			fatal("%s: poll", sc->name);
-		if (pfd[1].revents & POLLIN)
-			(void)read(sc->injectfd, &v, sizeof(v));
 		if (starved && (pfd[0].revents & POLLIN))
-			vq_kick_ack(vq);
+			vq_kick_ack(rxq);
+		if (pfd[1].revents & POLLIN)
+			vq_kick_ack(txq);
+		if (pfd[2].revents & POLLIN)
+			(void)read(sc->injectfd, &v, sizeof(v));
 	}
 	return (NULL);
 }
@@ -542,8 +558,7 @@ vionet_init(struct vm *vm, unsigned int idx, int fd,
 	memcpy(sc->dev.cfg + CFG_MAC, sc->mac, 6);
 	sc->dev.cfg[CFG_STATUS] = NET_S_LINK_UP;
 
-	if ((ret = pthread_create(&t, NULL, vionet_tx_thread, sc)) != 0 ||
-	    (ret = pthread_create(&t, NULL, vionet_rx_thread, sc)) != 0) {
+	if ((ret = pthread_create(&t, NULL, vionet_thread, sc)) != 0) {
 		errno = ret;
 		return (-1);
 	}

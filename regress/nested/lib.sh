@@ -132,6 +132,21 @@ result() {
 	tr -d '\r' <"$T/con.$1" | sed -n "s/^R-$2=//p" | tail -n 1
 }
 
+# refused DESC REGEX VMCTL-ARGS...: vmctl exits 1 with one line that
+# matches REGEX (case aside)
+refused() {
+	_d=$1 _re=$2
+	shift 2
+	_out=$(vmctl "$@" 2>&1)
+	_rc=$?
+	if [ $_rc -eq 1 ] && one_line "$_out" &&
+	    echo "$_out" | grep -q -i -E -- "$_re"; then
+		ok "$_d ($_out)"
+	else
+		nok "$_d (exit $_rc: $_out)"
+	fi
+}
+
 # one_line TEXT: TEXT is a single non-empty line
 one_line() { [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
 

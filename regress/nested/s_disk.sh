@@ -46,14 +46,9 @@ check "disk: Linux reaches its shell" wait_for "$c" '^LINUX-SHELL' 90
 
 # the images in use: one clear line and exit 1 for a second writer
 for img in a.raw b.qcow2; do
-	out=$(vmctl start -m 256M -b "$K" -I "$I" -d "$T/$img" dk2 2>&1)
-	rc=$?
-	if [ $rc -eq 1 ] && one_line "$out" &&
-	    echo "$out" | grep -q -i -E 'lock|in use|busy|could not open'; then
-		ok "disk: a second VM cannot open $img ($out)"
-	else
-		nok "disk: a second VM cannot open $img (exit $rc: $out)"
-	fi
+	refused "disk: a second VM cannot open $img" \
+	    'lock|in use|busy|could not open' \
+	    start -m 256M -b "$K" -I "$I" -d "$T/$img" dk2
 done
 check "disk: the refused VM is not listed" wait_gone dk2 2
 check "disk: the first VM still runs" wait_state dk running 2

@@ -32,14 +32,8 @@ mb=${NET_MB:-100}
 port=5001
 
 # five interfaces: vmctl says so and starts nothing
-out=$(vmctl start -m 256M -b "$K" -I "$I" -i 5 five 2>&1)
-rc=$?
-if [ $rc -ne 0 ] && one_line "$out" &&
-    echo "$out" | grep -q -i -E 'too many|interface'; then
-	ok "net: -i 5 is refused ($out)"
-else
-	nok "net: -i 5 is refused (exit $rc: $out)"
-fi
+refused "net: -i 5 is refused" 'too many|interface' \
+    start -m 256M -b "$K" -I "$I" -i 5 five
 check "net: the refused VM is not listed" wait_gone five 2
 
 start ln "" -L || exit 1

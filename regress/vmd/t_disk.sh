@@ -8,18 +8,6 @@ BLKPAT=$BUILD/guest/blkpat
 have_qemu_img=1
 command -v qemu-img >/dev/null 2>&1 || have_qemu_img=0
 
-# run_guest NAME MARKER SECONDS VMCTL-START-ARGS...: boot the test guest,
-# wait for MARKER on its console; the console is in $T/con.NAME
-run_guest() {
-	_n=$1 _m=$2 _s=$3
-	shift 3
-	vmctl start -m 64M -b "$GUEST_ELF" "$@" "$_n" >"$T/start.$_n" 2>&1
-	con_open "$_n"
-	wait_for "$T/con.$_n" "$_m" "$_s"
-}
-
-line() { grep -a "^$2" "$T/con.$1" | tr -d '\r' | head -n 1; }
-
 # --- raw: what the host wrote, the guest reads, and the other way round
 truncate -s 64M "$T/a.raw"
 "$BLKPAT" fill "$T/a.raw" 100 64 7

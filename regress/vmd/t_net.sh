@@ -14,6 +14,7 @@ if ! netns_new; then
 	exit 1
 fi
 cat >"$T/vm.conf" <<EOF
+local inet6 prefix fd00:1::/64
 switch "uplink" {
 	interface brt0
 	group vmgrp
@@ -31,14 +32,6 @@ vmd_start -f "$T/vm.conf"
 PING=ping
 command -v ping >/dev/null 2>&1 || PING="busybox ping"
 
-run_guest() {
-	_n=$1 _m=$2 _s=$3
-	shift 3
-	vmctl start -m 64M -b "$GUEST_ELF" "$@" "$_n" >"$T/start.$_n" 2>&1
-	con_open "$_n"
-	wait_for "$T/con.$_n" "$_m" "$_s"
-}
-line() { grep -a "^$2" "$T/con.$1" | tr -d '\r' | head -n 1; }
 sysnet() { nsx cat "/sys/class/net/$1/$2" 2>/dev/null; }
 rxpkts() { sysnet "$1" statistics/rx_packets; }
 vmid() { vm_field "$1" 1; }
@@ -63,6 +56,8 @@ is "local: the VM's id" "1" "$id"
 is "local: tap0's alias" "vm1-if0-lo" "$(sysnet tap0 ifalias)"
 like "local: the host side's address" "inet 100\.64\.1\.2/31 " \
     "$(nsx ip -4 addr show dev tap0)"
+like "local: and its local inet6 one (the guest's IPv4 address, ::1)" \
+    "inet6 fd00:1::6440:103:0:1/96 " "$(nsx ip -6 addr show dev tap0)"
 like "local: the guest's MAC, as upstream's" \
     '^NETINFO 0 mac=fe:e1:bb:d1:[0-9a-f]{2}:[0-9a-f]{2} status=up ' \
     "$(line lo NETINFO)"
