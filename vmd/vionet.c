@@ -90,8 +90,13 @@
 
 #define ETHER_HDR_LEN		14
 #define FRAME_MAX		(HDR_LEN + 65535 + ETHER_HDR_LEN + 4)
-#define RX_BATCH		64	/* frames between interrupts */
+#define RX_BATCH		64	/* frames before a look at the rest */
 #define TX_BATCH		256	/* chains before a look at the tap */
+
+/* what the receive side found */
+#define RX_EMPTY		0	/* the tap has nothing */
+#define RX_STARVED		1	/* the guest has no buffer for it */
+#define RX_MORE			2	/* a batch done, maybe more */
 #define RX_HELD_MAX		VIONET_QSIZE
 #define INJECT_MAX		4
 
@@ -291,10 +296,13 @@ vionet_tx_run(struct vionet *sc)
 			break;
 		vionet_tx(sc, &sc->txreq);
 		vq_push(vq, &sc->txreq, 0);
-		if (n % RX_BATCH == RX_BATCH - 1)
-			vq_interrupt(vq);
+		/*
+		 * Each completion as soon as the driver wants it: its byte
+		 * queue limits and TCP's small queues hold the next frames
+		 * back until the earlier are given back.
+		 */
+		vq_interrupt(vq);
 	}
-	vq_interrupt(vq);
 	return (n == TX_BATCH);
 }
 
@@ -388,8 +396,8 @@ vionet_rx_wanted(struct vionet *sc)
 }
 
 /*
- * Move frames into the guest until the tap is empty (returns 0) or the
- * guest's buffers are (1), at most a batch at a time (0: come back).
+ * Move frames into the guest until the tap is empty (RX_EMPTY) or the
+ * guest's buffers are (RX_STARVED), at most a batch at a time (RX_MORE).
  */
 static int
 vionet_rx_run(struct vionet *sc)
@@ -424,14 +432,14 @@ vionet_rx_run(struct vionet *sc)
 		}
 		if (sc->rxlen == 0) {
 			if (!__atomic_load_n(&vq->enabled, __ATOMIC_SEQ_CST))
-				return (1);
+				return (RX_STARVED);
 			n = read(sc->tapfd, sc->rxbuf, FRAME_MAX);
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				return (0);
+				return (RX_EMPTY);
 			if (n <= 0) {
 				if (n == -1)
 					log_warn("%s: tap", sc->name);
-				return (0);
+				return (RX_EMPTY);
 			}
 			sc->rxlen = n;
 			if (!vionet_rx_wanted(sc)) {
@@ -440,10 +448,11 @@ vionet_rx_run(struct vionet *sc)
 			}
 		}
 		if (vionet_rx_frame(sc) == 0)
-			return (1);
+			return (RX_STARVED);
 		sc->rxlen = 0;
+		vq_interrupt(vq);
 	}
-	return (0);
+	return (RX_MORE);
 }
 
 /*
@@ -461,20 +470,23 @@ vionet_thread(void *arg)
 	struct virtio_vq	*txq = &sc->dev.vq[VIONET_TXQ];
 	struct pollfd		 pfd[3];
 	uint64_t		 v;
-	int			 starved, timeout;
+	int			 rx = RX_MORE, timeout, n;
 
 	for (;;) {
-		if (vionet_tx_run(sc) || vq_notify_enable(txq)) {
-			(void)vionet_rx_run(sc);
+		/* the tap is read when poll said so, not on every round */
+		if (rx == RX_MORE) {
+			rx = vionet_rx_run(sc);
 			vq_interrupt(rxq);
-			continue;
 		}
-		starved = vionet_rx_run(sc);
-		vq_interrupt(rxq);
+		if (vionet_tx_run(sc) || vq_notify_enable(txq) ||
+		    rx == RX_MORE)
+			continue;
 		timeout = -1;
-		if (starved) {
-			if (vq_notify_enable(rxq))
+		if (rx == RX_STARVED) {
+			if (vq_notify_enable(rxq)) {
+				rx = RX_MORE;
 				continue;
+			}
 			pfd[0].fd = rxq->kickfd;
 			/* held chains must not outlive a reset for long */
 			if (sc->nheld > 0)
@@ -487,14 +499,19 @@ vionet_thread(void *arg)
 		pfd[2].fd = sc->injectfd;
 		pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
+		if ((n = poll(pfd, 3, timeout)) == -1 && errno != EINTR)
 			fatal("%s: poll", sc->name);
-		if (starved && (pfd[0].revents & POLLIN))
-			vq_kick_ack(rxq);
+		if (pfd[0].revents != 0 || n == 0) {
+			if (rx == RX_STARVED && pfd[0].revents != 0)
+				vq_kick_ack(rxq);
+			rx = RX_MORE;
+		}
 		if (pfd[1].revents & POLLIN)
 			vq_kick_ack(txq);
-		if (pfd[2].revents & POLLIN)
+		if (pfd[2].revents & POLLIN) {
 			(void)read(sc->injectfd, &v, sizeof(v));
+			rx = RX_MORE;
+		}
 	}
 	return (NULL);
 }
