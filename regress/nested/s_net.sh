@@ -93,8 +93,9 @@ want="$want serverid=$hostip lease=4294967295"
 con_send ln "$GUEST_R"
 con_send ln "dhcp udhcpc eth0
 "
+# (a second for the rest of the line: wait_for sees it as it comes)
 if wait_for "$T/con.ln" '^LINUX-DHCP udhcpc (bound|leasefail)' 40 &&
-    [ "$(dhcp_line ln udhcpc)" = "$want" ]; then
+    sleep 1 && [ "$(dhcp_line ln udhcpc)" = "$want" ]; then
 	ok "net: -L: udhcpc is told $want"
 else
 	nok "net: -L: udhcpc is told $want ($(dhcp_line ln udhcpc))"
@@ -112,7 +113,7 @@ con_send ln "dhcp dhcpcd eth0
 "
 if wait_for "$T/con.ln" \
     '^LINUX-DHCP dhcpcd (bound|fail|timeout|expire|nak|stopped)' 40 &&
-    [ "$(dhcp_line ln dhcpcd)" = "$want" ]; then
+    sleep 1 && [ "$(dhcp_line ln dhcpcd)" = "$want" ]; then
 	ok "net: -L: dhcpcd is told the same"
 else
 	nok "net: -L: dhcpcd is told the same ($(dhcp_line ln dhcpcd))"
