@@ -111,7 +111,7 @@ struct vionet {
 
 	/* transmit */
 	struct virtio_req	 txreq;
-	struct iovec		 txiov[VIRTIO_MAX_SEGS + 1];
+	struct iovec		 txiov[VIRTIO_MAX_SEGS + 2];
 	uint8_t			 txframe[1514];	/* a copy to look at */
 	uint64_t		 txdrops;
 
@@ -240,9 +240,9 @@ static void
 vionet_tx(struct vionet *sc, struct virtio_req *r)
 {
 	uint8_t		 hdr[HDR_LEN], reply[DHCP_REPLY_MAX];
-	size_t		 len, rlen;
+	size_t		 len, rlen, off;
 	ssize_t		 n;
-	int		 cnt;
+	int		 cnt, i;
 
 	if (r->nrd == 0 || r->rdlen < HDR_LEN + ETHER_HDR_LEN ||
 	    r->rdlen > FRAME_MAX || vionet_tx_hdr(sc, r, hdr) == -1)
@@ -263,10 +263,19 @@ vionet_tx(struct vionet *sc, struct virtio_req *r)
 	}
 	sc->txiov[0].iov_base = hdr;
 	sc->txiov[0].iov_len = HDR_LEN;
-	if ((cnt = iov_slice(r->iov, r->nrd, HDR_LEN, len, sc->txiov + 1,
-	    VIRTIO_MAX_SEGS)) == -1)
+	off = HDR_LEN;
+	i = 1;
+	if (sc->locked) {
+		/* the checked source address, not the guest's memory again */
+		sc->txiov[1].iov_base = sc->txframe;
+		sc->txiov[1].iov_len = ETHER_HDR_LEN;
+		off += ETHER_HDR_LEN;
+		i = 2;
+	}
+	if ((cnt = iov_slice(r->iov, r->nrd, off, r->rdlen - off,
+	    sc->txiov + i, VIRTIO_MAX_SEGS)) == -1)
 		goto drop;
-	while ((n = writev(sc->tapfd, sc->txiov, cnt + 1)) == -1 &&
+	while ((n = writev(sc->tapfd, sc->txiov, cnt + i)) == -1 &&
 	    errno == EINTR)
 		;
 	if (n == -1) {
