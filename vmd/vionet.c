@@ -456,8 +456,11 @@ vionet_rx_run(struct vionet *sc)
 				continue;
 			}
 		}
-		if (vionet_rx_frame(sc) == 0)
+		if (vionet_rx_frame(sc) == 0) {
+			/* chains given back unused, if any, are signalled */
+			vq_interrupt(vq);
 			return (RX_STARVED);
+		}
 		sc->rxlen = 0;
 		vq_interrupt(vq);
 	}
@@ -483,10 +486,8 @@ vionet_thread(void *arg)
 
 	for (;;) {
 		/* the tap is read when poll said so, not on every round */
-		if (rx == RX_MORE) {
-			rx = vionet_rx_run(sc);
-			vq_interrupt(rxq);
-		}
+		if (rx == RX_MORE)
+			rx = vionet_rx_run(sc);	/* it signals what it gives */
 		if (vionet_tx_run(sc) || vq_notify_enable(txq) ||
 		    rx == RX_MORE)
 			continue;
