@@ -158,21 +158,34 @@ virtio_set_irq(struct virtio_dev *d, int level)
  * The driver programs the table (address, data, vector control) through
  * BAR 1 and enables MSI-X or masks the whole function in the
  * capability's message control.  A vector that fires while masked sets
- * its pending bit and is sent when it is unmasked.  Called with
- * msix.mtx held.
+ * its pending bit and is sent when it is unmasked.  A vector goes out
+ * through its irqfd, whose GSI is routed to the table's address and
+ * data the first time it fires after they changed; a vector without
+ * one through KVM_SIGNAL_MSI.  Called with msix.mtx held.
  */
 static void
 msix_fire_locked(struct virtio_dev *d, unsigned int v)
 {
 	struct virtio_msix	*m = &d->msix;
-	uint64_t		 addr;
+	uint64_t		 addr, bit = 1ULL << v, one = 1;
 
 	if (m->fmask || (m->table[v][3] & MSIX_ENTRY_MASKED)) {
-		m->pending |= 1ULL << v;
+		m->pending |= bit;
 		return;
 	}
-	m->pending &= ~(1ULL << v);
+	m->pending &= ~bit;
 	addr = (uint64_t)m->table[v][1] << 32 | m->table[v][0];
+	if (m->irqfds & bit) {
+		if (!(m->routed & bit)) {
+			if (vmm_vm_msi_route(d->vm->vm_vmm, m->gsi[v], addr,
+			    m->table[v][2]) == -1)
+				goto signal;
+			m->routed |= bit;
+		}
+		if (write(m->irqfd[v], &one, sizeof(one)) == sizeof(one))
+			return;
+	}
+ signal:
 	if (vmm_vm_signal_msi(d->vm->vm_vmm, addr, m->table[v][2]) == -1)
 		log_debug("%s: MSI-X vector %u: %s", d->name, v,
 		    strerror(errno));
@@ -240,8 +253,10 @@ msix_mmio(void *arg, uint64_t gpa, int size, int in, uint64_t *data)
 			else if (w == 3) {
 				m->table[v][3] = val & MSIX_ENTRY_MASKED;
 				msix_flush_locked(d);
-			} else
+			} else if (m->table[v][w] != val) {
 				m->table[v][w] = val;
+				m->routed &= ~(1ULL << v);
+			}
 		} else if (off >= VIRTIO_MSIX_PBA && off < VIRTIO_MSIX_PBA + 8) {
 			/* read-only */
 			if (in)
@@ -593,6 +608,7 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 	uint64_t		 addr;
 	uint8_t			*cfg;
 	unsigned int		 i;
+	int			 fd;
 
 	memset(d, 0, sizeof(*d));
 	d->vm = vm;
@@ -672,6 +688,19 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 		    VIRTIO_BAR_NOTIFY, 2, i, vq->kickfd) == -1)
 			log_debug("%s: no ioeventfd for queue %u: %s",
 			    d->name, i, strerror(errno));
+	}
+	for (i = 0; i < d->msix.nvec; i++) {
+		if ((fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+			return (-1);
+		if ((d->msix.gsi[i] = vmm_vm_msi_irqfd(vm->vm_vmm, fd)) ==
+		    -1) {
+			log_debug("%s: no irqfd for vector %u: %s", d->name,
+			    i, strerror(errno));
+			close(fd);
+			continue;
+		}
+		d->msix.irqfd[i] = fd;
+		d->msix.irqfds |= 1ULL << i;
 	}
 	return (0);
 }

@@ -80,12 +80,17 @@
 #define VIRTIO_NO_VECTOR		0xffff
 
 struct virtio_msix {
-	pthread_mutex_t		 mtx;	/* taken last: nothing under it */
+	pthread_mutex_t		 mtx;	/* taken last (but vmm's own) */
 	unsigned int		 nvec;
 	int			 enabled;
 	int			 fmask;	/* the function mask */
 	uint32_t		 table[VIRTIO_MSIX_MAX][4];
 	uint64_t		 pending;
+	/* vector v: an irqfd (bit v of irqfds) on GSI gsi[v] */
+	uint64_t		 irqfds;
+	uint64_t		 routed;	/* the GSI's MSI is the table's */
+	int			 irqfd[VIRTIO_MSIX_MAX];
+	int			 gsi[VIRTIO_MSIX_MAX];
 	unsigned int		 cap;	/* its PCI capability's offset */
 	uint8_t			*pcicfg;
 	uint64_t		 bar;	/* BAR 1's address */

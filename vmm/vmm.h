@@ -125,6 +125,9 @@ int		 vmm_vm_add_memory(struct vmm_vm *, uint64_t, uint64_t,
 		    void *);
 int		 vmm_vm_irq_line(struct vmm_vm *, unsigned int, int);
 int		 vmm_vm_signal_msi(struct vmm_vm *, uint64_t, uint32_t);
+/* irqfd: an eventfd whose writes inject the MSI routed to its GSI */
+int		 vmm_vm_msi_irqfd(struct vmm_vm *, int);
+int		 vmm_vm_msi_route(struct vmm_vm *, int, uint64_t, uint32_t);
 /*
  * Guest writes of len bytes (of value match, unless match is -1) to port
  * addr signal the eventfd fd inside the kernel, without an exit to us.

@@ -21,6 +21,8 @@
  * they are faster than userland models and give us SMP.  Legacy IRQ n is
  * routed to 8259 pin n and IOAPIC pin n, except that IRQ 0 (the PIT) goes
  * to IOAPIC pin 2, as the MADT's interrupt source override says.
+ * MSIs come either from KVM_SIGNAL_MSI or, without a syscall of ours
+ * beyond an eventfd write, from an irqfd on a GSI routed to the MSI.
  */
 
 #include <sys/types.h>
@@ -43,6 +45,8 @@
 #define KVM_KICK_SIGNAL		SIGUSR2
 #define KVM_MAX_CPUID		256
 #define KVM_MAX_SLOTS		16
+#define KVM_MSI_MAX		128	/* GSIs for irqfds, from VMM_NIRQS */
+#define KVM_CHIP_ROUTES		(VMM_NIRQS + 15)	/* IOAPIC + 8259s */
 
 #define APIC_LVT0		0x350
 #define APIC_LVT1		0x360
@@ -59,6 +63,16 @@ struct vmm_vm {
 	struct kvm_clock_data	 vm_clock;	/* saved while paused */
 	struct kvm_pit_state2	 vm_pit;
 	int			 vm_paused;
+
+	/* the GSI routes: the chips', then the irqfds' MSIs */
+	pthread_mutex_t		 vm_routemtx;
+	struct kvm_irq_routing	*vm_routes;
+	unsigned int		 vm_nmsi;	/* irqfd GSIs handed out */
+	struct {
+		uint64_t	 addr;
+		uint32_t	 data;
+		int		 set;
+	}			 vm_msi[KVM_MSI_MAX];
 };
 
 struct vmm_vcpu {
@@ -94,18 +108,20 @@ kvm_check_cap(int fd, long cap, const char *name)
 	return (0);
 }
 
-/* IRQ n: 8259 pin n and IOAPIC pin n, but the PIT's IRQ 0 on pin 2 */
+/*
+ * The whole routing table, as KVM takes it: IRQ n on 8259 pin n and
+ * IOAPIC pin n, but the PIT's IRQ 0 on pin 2; then one MSI per irqfd
+ * GSI that has a route.  vm_routemtx held, or no other thread yet.
+ */
 static int
 kvm_set_routing(struct vmm_vm *vm)
 {
-	struct kvm_irq_routing		*r;
+	struct kvm_irq_routing		*r = vm->vm_routes;
 	struct kvm_irq_routing_entry	*e;
-	unsigned int			 gsi, n = 0;
-	int				 ret;
+	unsigned int			 gsi, i, n = 0;
 
-	r = calloc(1, sizeof(*r) + 48 * sizeof(r->entries[0]));
-	if (r == NULL)
-		return (-1);
+	memset(r, 0, sizeof(*r) +
+	    (KVM_CHIP_ROUTES + KVM_MSI_MAX) * sizeof(r->entries[0]));
 	for (gsi = 0; gsi < VMM_NIRQS; gsi++) {
 		if (gsi == 2)
 			continue;	/* the cascade */
@@ -123,10 +139,18 @@ kvm_set_routing(struct vmm_vm *vm)
 		e->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
 		e->u.irqchip.pin = gsi == 0 ? 2 : gsi;
 	}
+	for (i = 0; i < vm->vm_nmsi; i++) {
+		if (!vm->vm_msi[i].set)
+			continue;
+		e = &r->entries[n++];
+		e->gsi = VMM_NIRQS + i;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)vm->vm_msi[i].addr;
+		e->u.msi.address_hi = vm->vm_msi[i].addr >> 32;
+		e->u.msi.data = vm->vm_msi[i].data;
+	}
 	r->nr = n;
-	ret = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r);
-	free(r);
-	return (ret);
+	return (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r));
 }
 
 static int
@@ -190,6 +214,13 @@ vmm_vm_create(int kvmfd, unsigned int ncpus)
 	if ((vm = calloc(1, sizeof(*vm))) == NULL)
 		return (NULL);
 	vm->vm_fd = -1;
+	pthread_mutex_init(&vm->vm_routemtx, NULL);
+	if ((vm->vm_routes = calloc(1, sizeof(*vm->vm_routes) +
+	    (KVM_CHIP_ROUTES + KVM_MSI_MAX) *
+	    sizeof(vm->vm_routes->entries[0]))) == NULL) {
+		free(vm);
+		return (NULL);
+	}
 	vm->vm_kvmfd = kvmfd;
 	vm->vm_ncpus = ncpus;
 	if ((n = ioctl(kvmfd, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0) {
@@ -290,6 +321,62 @@ vmm_vm_signal_msi(struct vmm_vm *vm, uint64_t addr, uint32_t data)
 	return (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) == -1 ? -1 : 0);
 }
 
+/*
+ * A GSI of its own for eventfd fd: from now on a write to fd injects,
+ * inside the kernel, the MSI that vmm_vm_msi_route gives the GSI (none
+ * until then).  Returns the GSI, or -1 (ENOSPC: all are taken).
+ */
+int
+vmm_vm_msi_irqfd(struct vmm_vm *vm, int fd)
+{
+	struct kvm_irqfd	irqfd;
+	int			gsi;
+
+	pthread_mutex_lock(&vm->vm_routemtx);
+	if (vm->vm_nmsi == KVM_MSI_MAX) {
+		pthread_mutex_unlock(&vm->vm_routemtx);
+		errno = ENOSPC;
+		return (-1);
+	}
+	gsi = VMM_NIRQS + vm->vm_nmsi;
+	memset(&irqfd, 0, sizeof(irqfd));
+	irqfd.fd = fd;
+	irqfd.gsi = gsi;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) == -1) {
+		pthread_mutex_unlock(&vm->vm_routemtx);
+		return (-1);
+	}
+	vm->vm_nmsi++;
+	pthread_mutex_unlock(&vm->vm_routemtx);
+	return (gsi);
+}
+
+/*
+ * The MSI (address and data, as the guest programmed them) that GSI
+ * gsi of vmm_vm_msi_irqfd injects.  Costly (KVM waits for its readers
+ * of the old table): for when the guest changed the vector, not per
+ * interrupt.
+ */
+int
+vmm_vm_msi_route(struct vmm_vm *vm, int gsi, uint64_t addr, uint32_t data)
+{
+	unsigned int	i = gsi - VMM_NIRQS;
+	int		ret;
+
+	pthread_mutex_lock(&vm->vm_routemtx);
+	if (gsi < VMM_NIRQS || i >= vm->vm_nmsi) {
+		pthread_mutex_unlock(&vm->vm_routemtx);
+		errno = EINVAL;
+		return (-1);
+	}
+	vm->vm_msi[i].addr = addr;
+	vm->vm_msi[i].data = data;
+	vm->vm_msi[i].set = 1;
+	ret = kvm_set_routing(vm);
+	pthread_mutex_unlock(&vm->vm_routemtx);
+	return (ret);
+}
+
 int
 vmm_vm_ioeventfd(struct vmm_vm *vm, uint16_t port, unsigned int len,
     int64_t match, int fd)
@@ -360,6 +447,7 @@ vmm_vm_destroy(struct vmm_vm *vm)
 	if (vm->vm_fd != -1)
 		close(vm->vm_fd);
 	free(vm->vm_cpuid);
+	free(vm->vm_routes);
 	free(vm);
 }
 

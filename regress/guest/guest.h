@@ -38,6 +38,7 @@
 
 #define NIDT		64	/* exceptions 0-31, PIC vectors 0x20-0x2f, */
 #define VEC_MSI		0x30	/* the virtio devices' MSI-X vectors, */
+#define VEC_MSI2	0x31	/* one moved away from them by blkmsix */
 #define VEC_SPURIOUS	0x3f	/* the local APIC's spurious vector */
 #define IRQ_BASE	0x20
 
@@ -245,6 +246,7 @@ uint32_t	 pci_read32(int, int, int);
 void		 pci_write32(int, int, int, uint32_t);
 void		 vio_intr(int);
 void		 vio_msi(void);
+extern volatile unsigned int vio_msi2;	/* interrupts on VEC_MSI2 */
 void		 lapic_eoi(void);
 void		 cmd_virtio(const char *);
 void		 cmd_msix(const char *);

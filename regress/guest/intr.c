@@ -166,6 +166,11 @@ irq_handler(uint64_t vec)
 		lapic_eoi();
 		return;
 	}
+	if (vec == VEC_MSI2) {
+		vio_msi2++;
+		lapic_eoi();
+		return;
+	}
 	if (vec >= IRQ_BASE + 16)
 		return;		/* the APIC's spurious vector: no EOI */
 	switch (irq) {

@@ -1088,6 +1088,9 @@ cmd_msix(const char *arg)
  * "blkmsix:N": the masking rules on disk N's queue vector.  Masked, a
  * completed request must not interrupt and must set the vector's
  * pending bit; unmasked, the held message must arrive and the bit clear.
+ * Then the message's data is changed to VEC_MSI2: the next completion
+ * must arrive there and only there (a hypervisor that caches the
+ * message, as an irqfd route does, must notice the change).
  */
 void
 cmd_blkmsix(const char *arg)
@@ -1095,9 +1098,9 @@ cmd_blkmsix(const char *arg)
 	volatile uint32_t *e, *pba;
 	struct vdev *vd;
 	uint64_t n, deadline;
-	uint32_t before, len;
+	uint32_t before, len, m2;
 	uint16_t head;
-	int pending, delivered, cleared;
+	int pending, delivered, cleared, moved;
 
 	if (numargs(arg, &n, 1) != 0) {
 		kprintf("BLKMSIX FAIL usage\n");
@@ -1145,7 +1148,37 @@ cmd_blkmsix(const char *arg)
 		vio_reset(vd);
 		return;
 	}
-	kprintf("BLKMSIX %lu %s pending=%d delivered=%d cleared=%d\n", n,
-	    pending && delivered && cleared ? "OK" : "FAIL", pending,
-	    delivered, cleared);
+
+	/* the same vector, another message: masked while it changes */
+	*e |= 1;
+	vio_msix_entry(vd, 1)[2] = VEC_MSI2;
+	*e &= ~1U;
+	vq_begin(vd);
+	before = vd->intrs;
+	m2 = vio_msi2;
+	if (blk_post(vd, 0, VBLK_T_IN, 0, iobuf, SECTOR, 0) < 0) {
+		kprintf("BLKMSIX %lu FAIL post\n", n);
+		return;
+	}
+	vq_kick(vd);
+	for (deadline = ticks + VIO_TIMEOUT; vio_msi2 == m2 &&
+	    ticks < deadline; )
+		sti_hlt();
+	for (deadline = ticks + 5; ticks < deadline; )
+		sti_hlt();
+	moved = vio_msi2 == m2 + 1 && vd->intrs == before &&
+	    vq_outstanding(vd) == 0;
+	*e |= 1;
+	vio_msix_entry(vd, 1)[2] = VEC_MSI;
+	*e &= ~1U;
+	vd->intrs++;			/* the used ring is to be read */
+	if (vq_wait(vd, &head, &len, ticks + VIO_TIMEOUT) != 0 ||
+	    blkstat[0] != 0) {
+		kprintf("BLKMSIX %lu FAIL request\n", n);
+		vio_reset(vd);
+		return;
+	}
+	kprintf("BLKMSIX %lu %s pending=%d delivered=%d cleared=%d "
+	    "moved=%d\n", n, pending && delivered && cleared && moved ?
+	    "OK" : "FAIL", pending, delivered, cleared, moved);
 }

@@ -110,6 +110,7 @@ extern uint64_t		pml4[512];	/* head.S */
 
 volatile uint16_t	vio_irqmask;
 int			vio_msix_wanted;
+volatile unsigned int	vio_msi2;
 static struct vdev	vdevs[VIO_MAXDEV];
 static int		nvdev = -1;	/* -1: not scanned yet */
 static int		nrings, nptpages;
