@@ -144,8 +144,7 @@ struct vm {
 	struct vmop_create_params vm_params;
 	struct vmm_vm		*vm_vmm;
 	struct vm_mem		 vm_mem;
-	int			 vm_memfd;
-	uint64_t		 vm_memfd_size;
+	uint64_t		 vm_mem_size;	/* the mapping of all slots */
 	unsigned int		 vm_ncpus;
 	struct vcpu		 vm_vcpus[VMM_MAX_VCPUS_PER_VM];
 	unsigned int		 vm_nthreads;	/* vCPU threads */

@@ -1223,27 +1223,32 @@ handle_pause(struct imsg *imsg, int pause)
 	    IMSG_VMDOP_UNPAUSE_VM, peer, -1, &vid, sizeof(vid));
 }
 
-/* Guest RAM really touched: the Rss of the "vmd-ram" memfd mapping. */
+/*
+ * Guest RAM really touched: the Rss of the VM process's guest memory,
+ * the one mapping it advises for huge pages and keeps out of core dumps
+ * (VmFlags "hg" and "dd"; x86_create_memory).  Each mapping's VmFlags
+ * line follows its Rss line.
+ */
 static size_t
 vm_used_size(pid_t pid)
 {
 	char	 path[64], line[256];
 	FILE	*fp;
-	size_t	 total = 0;
+	size_t	 total = 0, rss = 0;
 	unsigned long long kb;
-	int	 inram = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	if ((fp = fopen(path, "re")) == NULL)
 		return (0);
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
-		    line[0] != ' ' && strncmp(line, "Rss:", 4) != 0 &&
-		    strchr(line, ' ') != NULL &&
-		    strspn(line, "0123456789abcdef-") > 8)
-			inram = strstr(line, "/memfd:vmd-ram") != NULL;
-		else if (inram && sscanf(line, "Rss: %llu kB", &kb) == 1)
-			total += (size_t)kb * 1024;
+		if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+			rss = (size_t)kb * 1024;
+		else if (strncmp(line, "VmFlags:", 8) == 0) {
+			if (strstr(line, " hg") != NULL &&
+			    strstr(line, " dd") != NULL)
+				total += rss;
+			rss = 0;
+		}
 	}
 	fclose(fp);
 	return (total);
