@@ -17,7 +17,8 @@
 # make bench-linux and make bench-disk inside the nested host, from
 # l1-init: /t/bench.sh RUNS runs bench/run with the Linux guest,
 # /t/bench.sh disk:RUNS:SECS bench/disk-run on a scratch filesystem
-# (ext2 on the virtio disk bench/disk gives L1), /t/bench.sh net:RUNS:MB
+# (ext2 on the virtio disk bench/disk gives L1), /t/bench.sh
+# net:RUNS:MB[:VMMS[:QEMU_CPU]]
 # bench/net-run; vmd against QEMU on this host's /dev/kvm.
 export VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl TTFM=/bench/ttfm \
     QEMU=/usr/bin/qemu-system-x86_64 GUEST=/l2/vmlinuz PATH=/usr/bin:$PATH
@@ -47,7 +48,12 @@ disk:*)
 	;;
 net:*)
 	a=${1#net:}
-	export RUNS=${a%%:*} MB=${a#*:} INITRD=/l2/initrd-bench.gz
+	# RUNS:MB[:VMMS[:QEMU_CPU]], VMMS with "+" between them
+	IFS=: read -r RUNS MB vmms QEMU_CPU <<EOF
+$a
+EOF
+	VMMS=$(echo "${vmms:-vmd+qemu}" | tr + ' ')
+	export RUNS MB VMMS QEMU_CPU INITRD=/l2/initrd-bench.gz
 	sh /bench/net-run
 	rc=$?
 	;;
