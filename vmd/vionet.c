@@ -46,6 +46,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmd.h"
@@ -92,6 +93,7 @@
 #define FRAME_MAX		(HDR_LEN + 65535 + ETHER_HDR_LEN + 4)
 #define RX_BATCH		64	/* frames before a look at the rest */
 #define TX_BATCH		256	/* chains before a look at the tap */
+#define TX_HOLD_NS		100000	/* a bulk sender's kick waits this */
 
 /* what the receive side found */
 #define RX_EMPTY		0	/* the tap has nothing */
@@ -114,6 +116,7 @@ struct vionet {
 	struct iovec		 txiov[VIRTIO_MAX_SEGS + 2];
 	uint8_t			 txframe[1514];	/* a copy to look at */
 	uint64_t		 txdrops;
+	int			 txgso;		/* the last frame was a TSO one */
 
 	/* receive */
 	struct virtio_req	*held;		/* popped for the frame */
@@ -247,6 +250,7 @@ vionet_tx(struct vionet *sc, struct virtio_req *r)
 	if (r->nrd == 0 || r->rdlen < HDR_LEN + ETHER_HDR_LEN ||
 	    r->rdlen > FRAME_MAX || vionet_tx_hdr(sc, r, hdr) == -1)
 		goto drop;
+	sc->txgso = hdr[HDR_GSO_TYPE] != HDR_GSO_NONE;
 	len = r->rdlen - HDR_LEN;
 	if (sc->locked || sc->local) {
 		/* a copy: what is checked is what is looked at */
@@ -468,6 +472,24 @@ vionet_rx_run(struct vionet *sc)
 }
 
 /*
+ * A kick of a bulk sender (the last frame it sent was a TSO one) waits
+ * TX_HOLD_NS before the ring is read, as QEMU's transmit timer once did
+ * for every frame: the guest keeps queueing meanwhile, and its frames
+ * go in one batch instead of a kick and a completion interrupt each,
+ * every one an exit of the guest.  In the nested host guest-to-host TCP
+ * went from 444 exits per MiB to 72-226 (QEMU: 120-222).  Small frames
+ * (a ping, an ACK, a request) never wait.
+ */
+static void
+vionet_tx_hold(struct vionet *sc)
+{
+	struct timespec	ts = { 0, TX_HOLD_NS };
+
+	if (sc->txgso)
+		nanosleep(&ts, NULL);
+}
+
+/*
  * The device's one thread: what the guest sent, then what the tap has
  * for it; then sleep on the transmit queue's kick, the DHCP replies,
  * and the tap when the guest has buffers or the receive queue's kick
@@ -516,8 +538,10 @@ vionet_thread(void *arg)
 				vq_kick_ack(rxq);
 			rx = RX_MORE;
 		}
-		if (pfd[1].revents & POLLIN)
+		if (pfd[1].revents & POLLIN) {
 			vq_kick_ack(txq);
+			vionet_tx_hold(sc);
+		}
 		if (pfd[2].revents & POLLIN) {
 			(void)read(sc->injectfd, &v, sizeof(v));
 			rx = RX_MORE;
