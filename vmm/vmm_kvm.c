@@ -53,6 +53,12 @@
 #define APIC_DM_NMI		0x00400
 #define APIC_DM_EXTINT		0x00700
 
+struct kvm_msi_route {
+	uint64_t		 addr;
+	uint32_t		 data;
+	int			 set;
+};
+
 struct vmm_vm {
 	int			 vm_fd;
 	int			 vm_kvmfd;
@@ -68,11 +74,7 @@ struct vmm_vm {
 	pthread_mutex_t		 vm_routemtx;
 	struct kvm_irq_routing	*vm_routes;
 	unsigned int		 vm_nmsi;	/* irqfd GSIs handed out */
-	struct {
-		uint64_t	 addr;
-		uint32_t	 data;
-		int		 set;
-	}			 vm_msi[KVM_MSI_MAX];
+	struct kvm_msi_route	 vm_msi[KVM_MSI_MAX];
 };
 
 struct vmm_vcpu {
@@ -360,8 +362,9 @@ vmm_vm_msi_irqfd(struct vmm_vm *vm, int fd)
 int
 vmm_vm_msi_route(struct vmm_vm *vm, int gsi, uint64_t addr, uint32_t data)
 {
-	unsigned int	i = gsi - VMM_NIRQS;
-	int		ret;
+	struct kvm_msi_route	was;
+	unsigned int		i = gsi - VMM_NIRQS;
+	int			ret;
 
 	pthread_mutex_lock(&vm->vm_routemtx);
 	if (gsi < VMM_NIRQS || i >= vm->vm_nmsi) {
@@ -369,10 +372,13 @@ vmm_vm_msi_route(struct vmm_vm *vm, int gsi, uint64_t addr, uint32_t data)
 		errno = EINVAL;
 		return (-1);
 	}
+	was = vm->vm_msi[i];
 	vm->vm_msi[i].addr = addr;
 	vm->vm_msi[i].data = data;
 	vm->vm_msi[i].set = 1;
-	ret = kvm_set_routing(vm);
+	/* refused: KVM keeps the old table, and so do we */
+	if ((ret = kvm_set_routing(vm)) == -1)
+		vm->vm_msi[i] = was;
 	pthread_mutex_unlock(&vm->vm_routemtx);
 	return (ret);
 }
