@@ -94,6 +94,7 @@
 #define RX_BATCH		64	/* frames before a look at the rest */
 #define TX_BATCH		256	/* chains before a look at the tap */
 #define TX_HOLD_NS		100000	/* a bulk sender's kick waits this */
+#define TX_BULK_LEN		1024	/* a frame this long: a bulk sender */
 
 /* what the receive side found */
 #define RX_EMPTY		0	/* the tap has nothing */
@@ -116,7 +117,7 @@ struct vionet {
 	struct iovec		 txiov[VIRTIO_MAX_SEGS + 2];
 	uint8_t			 txframe[1514];	/* a copy to look at */
 	uint64_t		 txdrops;
-	int			 txgso;		/* the last frame was a TSO one */
+	int			 txbulk;	/* the last frame was a long one */
 
 	/* receive */
 	struct virtio_req	*held;		/* popped for the frame */
@@ -250,8 +251,8 @@ vionet_tx(struct vionet *sc, struct virtio_req *r)
 	if (r->nrd == 0 || r->rdlen < HDR_LEN + ETHER_HDR_LEN ||
 	    r->rdlen > FRAME_MAX || vionet_tx_hdr(sc, r, hdr) == -1)
 		goto drop;
-	sc->txgso = hdr[HDR_GSO_TYPE] != HDR_GSO_NONE;
 	len = r->rdlen - HDR_LEN;
+	sc->txbulk = len >= TX_BULK_LEN;
 	if (sc->locked || sc->local) {
 		/* a copy: what is checked is what is looked at */
 		iov_to_buf(r->iov, r->nrd, HDR_LEN, sc->txframe,
@@ -472,20 +473,19 @@ vionet_rx_run(struct vionet *sc)
 }
 
 /*
- * A kick of a bulk sender (the last frame it sent was a TSO one) waits
- * TX_HOLD_NS before the ring is read, as QEMU's transmit timer once did
- * for every frame: the guest keeps queueing meanwhile, and its frames
- * go in one batch instead of a kick and a completion interrupt each,
- * every one an exit of the guest.  In the nested host guest-to-host TCP
- * went from 444 exits per MiB to 72-226 (QEMU: 120-222).  Small frames
- * (a ping, an ACK, a request) never wait.
+ * A kick of a bulk sender (the last frame it sent was a long one, full
+ * size or TSO) waits TX_HOLD_NS before the ring is read, as QEMU's
+ * transmit timer once did for every frame: the guest keeps queueing
+ * meanwhile, and its frames go in one batch instead of a kick and a
+ * completion interrupt each, every one an exit of the guest.  Small
+ * frames (a ping, an ACK, a request) never wait.
  */
 static void
 vionet_tx_hold(struct vionet *sc)
 {
 	struct timespec	ts = { 0, TX_HOLD_NS };
 
-	if (sc->txgso)
+	if (sc->txbulk)
 		nanosleep(&ts, NULL);
 }
 
