@@ -477,8 +477,10 @@ vionet_rx_run(struct vionet *sc)
  * size or TSO) waits TX_HOLD_NS before the ring is read, as QEMU's
  * transmit timer once did for every frame: the guest keeps queueing
  * meanwhile, and its frames go in one batch instead of a kick and a
- * completion interrupt each, every one an exit of the guest.  Small
- * frames (a ping, an ACK, a request) never wait.
+ * completion interrupt each, every one an exit of the guest (the
+ * receive side waits too: its ACKs come in the same batch).  A kick
+ * after a small frame (a ping, an ACK, a request) never waits, so only
+ * the first small frame after a bulk transfer can.
  */
 static void
 vionet_tx_hold(struct vionet *sc)
