@@ -161,7 +161,8 @@ virtio_set_irq(struct virtio_dev *d, int level)
  * its pending bit and is sent when it is unmasked.  A vector goes out
  * through its irqfd, whose GSI is routed to the table's address and
  * data the first time it fires after they changed; a vector without
- * one through KVM_SIGNAL_MSI.  Called with msix.mtx held.
+ * one, or whose message KVM refused to route, through KVM_SIGNAL_MSI.
+ * Called with msix.mtx held.
  */
 static void
 msix_fire_locked(struct virtio_dev *d, unsigned int v)
@@ -175,11 +176,14 @@ msix_fire_locked(struct virtio_dev *d, unsigned int v)
 	}
 	m->pending &= ~bit;
 	addr = (uint64_t)m->table[v][1] << 32 | m->table[v][0];
-	if (m->irqfds & bit) {
+	if ((m->irqfds & bit) && !(m->unroutable & bit)) {
 		if (!(m->routed & bit)) {
 			if (vmm_vm_msi_route(d->vm->vm_vmm, m->gsi[v], addr,
-			    m->table[v][2]) == -1)
+			    m->table[v][2]) == -1) {
+				/* not again until the guest changes it */
+				m->unroutable |= bit;
 				goto signal;
+			}
 			m->routed |= bit;
 		}
 		if (write(m->irqfd[v], &one, sizeof(one)) == sizeof(one))
@@ -256,6 +260,7 @@ msix_mmio(void *arg, uint64_t gpa, int size, int in, uint64_t *data)
 			} else if (m->table[v][w] != val) {
 				m->table[v][w] = val;
 				m->routed &= ~(1ULL << v);
+				m->unroutable &= ~(1ULL << v);
 			}
 		} else if (off >= VIRTIO_MSIX_PBA && off < VIRTIO_MSIX_PBA + 8) {
 			/* read-only */

@@ -89,6 +89,7 @@ struct virtio_msix {
 	/* vector v: an irqfd (bit v of irqfds) on GSI gsi[v] */
 	uint64_t		 irqfds;
 	uint64_t		 routed;	/* the GSI's MSI is the table's */
+	uint64_t		 unroutable;	/* KVM refused the table's */
 	int			 irqfd[VIRTIO_MSIX_MAX];
 	int			 gsi[VIRTIO_MSIX_MAX];
 	unsigned int		 cap;	/* its PCI capability's offset */

@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 #include <sys/mman.h>
+#include <sys/param.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -185,7 +186,7 @@ x86_create_memory(struct vm *vm)
 		return (-1);
 	/* every slot on a 2 MiB boundary, as its guest address is */
 	for (i = 0; i < mem->nslots; i++)
-		total += (mem->slots[i].size + MB(2) - 1) & ~(MB(2) - 1);
+		total += roundup(mem->slots[i].size, MB(2));
 
 	p = mmap(NULL, total + MB(2), PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -202,7 +203,7 @@ x86_create_memory(struct vm *vm)
 	vm->vm_mem_size = total;
 	for (i = 0; i < mem->nslots; i++) {
 		mem->slots[i].hva = a + off;
-		off += (mem->slots[i].size + MB(2) - 1) & ~(MB(2) - 1);
+		off += roundup(mem->slots[i].size, MB(2));
 		if (vmm_vm_add_memory(vm->vm_vmm, mem->slots[i].gpa,
 		    mem->slots[i].size, mem->slots[i].hva) == -1)
 			return (-1);
