@@ -66,6 +66,7 @@ struct vmm_vm {
 	unsigned int		 vm_nslots;
 	size_t			 vm_runsize;
 	struct kvm_cpuid2	*vm_cpuid;
+	int			 vm_tscdeadline;	/* LAPIC TSC-deadline mode */
 	struct kvm_clock_data	 vm_clock;	/* saved while paused */
 	struct kvm_pit_state2	 vm_pit;
 	int			 vm_paused;
@@ -262,6 +263,8 @@ vmm_vm_create(int kvmfd, unsigned int ncpus)
 		log_warn("%s: KVM_GET_SUPPORTED_CPUID", __func__);
 		goto fail;
 	}
+	vm->vm_tscdeadline = ioctl(kvmfd, KVM_CHECK_EXTENSION,
+	    KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	return (vm);
  fail:
 	saved = errno;
@@ -486,6 +489,14 @@ kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 			if (vc->vc_vm->vm_ncpus > 1)
 				e->edx |= 1U << 28;	/* HTT: ebx valid */
 			e->ecx |= 1U << 31;		/* hypervisor present */
+			/*
+			 * The in-kernel LAPIC has TSC-deadline mode, but the
+			 * supported CPUID never says so.  With it Linux needs
+			 * no LAPIC timer calibration (100 ms of its boot) and
+			 * arms its timer with one MSR write.
+			 */
+			if (vc->vc_vm->vm_tscdeadline)
+				e->ecx |= 1U << 24;
 			break;
 		case 0xb:
 		case 0x1f:

@@ -246,6 +246,68 @@ cmd_tick(const char *arg)
 	}
 }
 
+/*
+ * The local APIC's timer in TSC-deadline mode, as Linux arms it when
+ * CPUID offers the mode: one interrupt, not before the deadline, and
+ * the MSR reads 0 once it has fired.
+ */
+#define LAPIC_LVT_TIMER		0x320
+#define LVT_TSC_DEADLINE	(2U << 17)
+#define LVT_MASKED		(1U << 16)
+#define MSR_TSC_DEADLINE	0x6e0
+#define CPUID1_ECX_TSCDL	(1U << 24)
+
+static void
+cmd_tscdl(const char *arg)
+{
+	uint64_t cycles = 10000000, deadline, fired, start;
+	uint32_t r[4];
+	unsigned int n0;
+
+	if (*arg != '\0' && parse_num(arg, &cycles) != 0) {
+		kprintf("TSCDL FAIL bad cycle count\n");
+		return;
+	}
+	cpuid(1, 0, r);
+	if (!(r[2] & CPUID1_ECX_TSCDL)) {
+		kprintf("TSCDL FAIL not in CPUID\n");
+		return;
+	}
+	if (lapic_init() != 0) {
+		kprintf("TSCDL FAIL no local APIC\n");
+		return;
+	}
+	*lapic_reg(LAPIC_LVT_TIMER) = LVT_TSC_DEADLINE | VEC_TIMER;
+	n0 = lapic_timer_intrs;
+	deadline = rdtsc() + cycles;
+	wrmsr(MSR_TSC_DEADLINE, deadline);
+	start = ticks;
+	while (lapic_timer_intrs == n0 && ticks < start + 2 * HZ)
+		idle();
+	fired = rdtsc();
+	if (lapic_timer_intrs == n0) {
+		kprintf("TSCDL FAIL no interrupt in 2 s\n");
+		goto out;
+	}
+	if (fired < deadline) {
+		kprintf("TSCDL FAIL early by %lu cycles\n", deadline - fired);
+		goto out;
+	}
+	if (rdmsr(MSR_TSC_DEADLINE) != 0) {
+		kprintf("TSCDL FAIL deadline still armed\n");
+		goto out;
+	}
+	/* one deadline, one interrupt */
+	wait_ticks(HZ / 10);
+	if (lapic_timer_intrs != n0 + 1) {
+		kprintf("TSCDL FAIL %u interrupts\n", lapic_timer_intrs - n0);
+		goto out;
+	}
+	kprintf("TSCDL OK\n");
+ out:
+	*lapic_reg(LAPIC_LVT_TIMER) = LVT_MASKED;
+}
+
 static void
 cmd_poweroff(const char *arg)
 {
@@ -376,6 +438,7 @@ static const struct command {
 	{ "pci",		cmd_pci },
 	{ "rtc",		cmd_rtc },
 	{ "tick",		cmd_tick },
+	{ "tscdl",		cmd_tscdl },
 	{ "poweroff",		cmd_poweroff },
 	{ "reboot",		cmd_reboot },
 	{ "triple",		cmd_triple },

@@ -39,6 +39,7 @@
 #define NIDT		64	/* exceptions 0-31, PIC vectors 0x20-0x2f, */
 #define VEC_MSI		0x30	/* the virtio devices' MSI-X vectors, */
 #define VEC_MSI2	0x31	/* one moved away from them by blkmsix */
+#define VEC_TIMER	0x32	/* the local APIC's timer (tscdl) */
 #define VEC_SPURIOUS	0x3f	/* the local APIC's spurious vector */
 #define IRQ_BASE	0x20
 
@@ -127,6 +128,38 @@ static inline void
 outl(uint16_t port, uint32_t v)
 {
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void
+cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]),
+	    "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+static inline uint64_t
+rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline uint64_t
+rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void
+wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v),
+	    "d"((uint32_t)(v >> 32)) : "memory");
 }
 
 static inline void
@@ -247,6 +280,9 @@ void		 pci_write32(int, int, int, uint32_t);
 void		 vio_intr(int);
 void		 vio_msi(void);
 extern volatile unsigned int vio_msi2;	/* interrupts on VEC_MSI2 */
+extern volatile unsigned int lapic_timer_intrs;	/* on VEC_TIMER */
+int		 lapic_init(void);
+volatile uint32_t *lapic_reg(uint32_t);
 void		 lapic_eoi(void);
 void		 cmd_virtio(const char *);
 void		 cmd_msix(const char *);

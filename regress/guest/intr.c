@@ -64,6 +64,7 @@ extern char		isr_stubs[];	/* head.S: 16 bytes per vector */
 
 static struct gate	idt[NIDT];
 volatile uint64_t	ticks;
+volatile unsigned int	lapic_timer_intrs;
 volatile int		rx_wanted;	/* idle() returns on console input */
 static volatile int	pm_check_due;	/* once a second */
 static volatile int	sec_ticks;
@@ -168,6 +169,11 @@ irq_handler(uint64_t vec)
 	}
 	if (vec == VEC_MSI2) {
 		vio_msi2++;
+		lapic_eoi();
+		return;
+	}
+	if (vec == VEC_TIMER) {
+		lapic_timer_intrs++;
 		lapic_eoi();
 		return;
 	}

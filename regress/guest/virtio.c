@@ -645,7 +645,7 @@ cmd_virtio(const char *arg)
 
 static int	lapic_on;
 
-static volatile uint32_t *
+volatile uint32_t *
 lapic_reg(uint32_t reg)
 {
 	return (volatile uint32_t *)(LAPIC_BASE + reg);
@@ -655,7 +655,7 @@ lapic_reg(uint32_t reg)
  * The local APIC, software-enabled so that MSIs reach the CPU; LINT0
  * stays ExtINT, so the 8259's interrupts come as before.
  */
-static int
+int
 lapic_init(void)
 {
 	if (lapic_on)

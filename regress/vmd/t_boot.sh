@@ -15,7 +15,7 @@ for kind in elf bzimage pvh; do
 	esac
 	n=$((n + 1))
 	name=boot-$kind
-	cmd="console=ttyS0 quiet run=cmdline,initrd,e820,acpi,rtc,poweroff"
+	cmd="console=ttyS0 quiet run=cmdline,initrd,e820,acpi,rtc,tscdl,poweroff"
 	vmctl start -m 128M -b "$k" -I "$T/initrd" -k "$cmd" "$name" >/dev/null 2>&1
 	con_open "$name"
 	c=$T/con.$name
@@ -37,6 +37,8 @@ for kind in elf bzimage pvh; do
 	    "$(grep '^E820 0x100000 ' "$c" | tr -d '\r')"
 	like "$kind: ACPI tables check out" '^ACPI OK cpus=1 s5=[0-9]+' \
 	    "$(grep '^ACPI' "$c" | tr -d '\r')"
+	is "$kind: LAPIC timer in TSC-deadline mode" "TSCDL OK" \
+	    "$(grep '^TSCDL' "$c" | tr -d '\r')"
 	rtc=$(grep '^RTC' "$c" | tr -d '\r' | sed 's/^RTC //')
 	g=$(date -u -d "$rtc" +%s 2>/dev/null || echo 0)
 	h=$(date -u +%s)
