@@ -46,7 +46,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmd.h"
@@ -93,8 +92,6 @@
 #define FRAME_MAX		(HDR_LEN + 65535 + ETHER_HDR_LEN + 4)
 #define RX_BATCH		64	/* frames before a look at the rest */
 #define TX_BATCH		256	/* chains before a look at the tap */
-#define TX_HOLD_NS		100000	/* a bulk sender's kick waits this */
-#define TX_BULK_LEN		1024	/* a frame this long: a bulk sender */
 
 /* what the receive side found */
 #define RX_EMPTY		0	/* the tap has nothing */
@@ -117,7 +114,6 @@ struct vionet {
 	struct iovec		 txiov[VIRTIO_MAX_SEGS + 2];
 	uint8_t			 txframe[1514];	/* a copy to look at */
 	uint64_t		 txdrops;
-	int			 txbulk;	/* the last frame was a long one */
 
 	/* receive */
 	struct virtio_req	*held;		/* popped for the frame */
@@ -252,7 +248,6 @@ vionet_tx(struct vionet *sc, struct virtio_req *r)
 	    r->rdlen > FRAME_MAX || vionet_tx_hdr(sc, r, hdr) == -1)
 		goto drop;
 	len = r->rdlen - HDR_LEN;
-	sc->txbulk = len >= TX_BULK_LEN;
 	if (sc->locked || sc->local) {
 		/* a copy: what is checked is what is looked at */
 		iov_to_buf(r->iov, r->nrd, HDR_LEN, sc->txframe,
@@ -296,7 +291,9 @@ vionet_tx(struct vionet *sc, struct virtio_req *r)
 
 /*
  * The chains the guest has made available for sending, at most a batch
- * of them; 1 if there may be more.
+ * of them; 1 if there may be more.  The driver hears of the batch once,
+ * at its end, as kvmtool and Firecracker signal theirs: a frame per
+ * interrupt would cost the guest an exit per frame.
  */
 static int
 vionet_tx_run(struct vionet *sc)
@@ -310,13 +307,8 @@ vionet_tx_run(struct vionet *sc)
 			break;
 		vionet_tx(sc, &sc->txreq);
 		vq_push(vq, &sc->txreq, 0);
-		/*
-		 * Each completion as soon as the driver wants it: its byte
-		 * queue limits and TCP's small queues hold the next frames
-		 * back until the earlier are given back.
-		 */
-		vq_interrupt(vq);
 	}
+	vq_interrupt(vq);
 	return (n == TX_BATCH);
 }
 
@@ -473,25 +465,6 @@ vionet_rx_run(struct vionet *sc)
 }
 
 /*
- * A kick of a bulk sender (the last frame it sent was a long one, full
- * size or TSO) waits TX_HOLD_NS before the ring is read, as QEMU's
- * transmit timer once did for every frame: the guest keeps queueing
- * meanwhile, and its frames go in one batch instead of a kick and a
- * completion interrupt each, every one an exit of the guest (the
- * receive side waits too: its ACKs come in the same batch).  A kick
- * after a small frame (a ping, an ACK, a request) never waits, so only
- * the first small frame after a bulk transfer can.
- */
-static void
-vionet_tx_hold(struct vionet *sc)
-{
-	struct timespec	ts = { 0, TX_HOLD_NS };
-
-	if (sc->txbulk)
-		nanosleep(&ts, NULL);
-}
-
-/*
  * The device's one thread: what the guest sent, then what the tap has
  * for it; then sleep on the transmit queue's kick, the DHCP replies,
  * and the tap when the guest has buffers or the receive queue's kick
@@ -540,10 +513,8 @@ vionet_thread(void *arg)
 				vq_kick_ack(rxq);
 			rx = RX_MORE;
 		}
-		if (pfd[1].revents & POLLIN) {
+		if (pfd[1].revents & POLLIN)
 			vq_kick_ack(txq);
-			vionet_tx_hold(sc);
-		}
 		if (pfd[2].revents & POLLIN) {
 			(void)read(sc->injectfd, &v, sizeof(v));
 			rx = RX_MORE;
