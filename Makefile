@@ -11,7 +11,8 @@
 #   make bench-linux  the same with Linux, in the nested test host
 #   make bench-disk   virtio-blk against QEMU's, in the nested test host
 #   make bench-net    virtio-net against QEMU's, in the nested test host
-#   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test)
+#   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test);
+#                   make fuzz-NAME one of them (dhcp, vionet, vioblk, qcow2)
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -146,15 +147,21 @@ $(FUZZ)/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ)/libvmd.a
 
 fuzz-build: $(FUZZ_BINS)
 
+# FUZZ_RUN: run the fuzzer $(1) (a path under $(FUZZ)) on its corpus
+define FUZZ_RUN
+n=$$(basename $(1)); c=$(FUZZ)/corpus/$$n; mkdir -p $$c; \
+if [ -f regress/fuzz/$$n.seed ]; then sh regress/fuzz/$$n.seed $$c; fi; \
+echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+$(1) -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAX_LEN) \
+    -print_final_stats=1 -artifact_prefix=$(FUZZ)/$$n- $$c
+endef
+
 fuzz: fuzz-build
-	@set -e; for f in $(FUZZ_BINS); do \
-		n=$$(basename $$f); c=$(FUZZ)/corpus/$$n; mkdir -p $$c; \
-		if [ -f regress/fuzz/$$n.seed ]; then \
-			sh regress/fuzz/$$n.seed $$c; fi; \
-		echo "fuzz: $$n for $(FUZZ_TIME)s"; \
-		$$f -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAX_LEN) \
-		    -print_final_stats=1 -artifact_prefix=$(FUZZ)/$$n- $$c; \
-	done
+	@set -e; for f in $(FUZZ_BINS); do $(call FUZZ_RUN,$$f); done
+
+# one of them: make fuzz-dhcp, fuzz-vionet, fuzz-vioblk, fuzz-qcow2
+fuzz-%: $(FUZZ)/fuzz_%
+	@set -e; $(call FUZZ_RUN,$<)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
