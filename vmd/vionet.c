@@ -98,6 +98,7 @@
 #define RX_STARVED		1	/* the guest has no buffer for it */
 #define RX_MORE			2	/* a batch done, maybe more */
 #define RX_HELD_MAX		VIONET_QSIZE
+#define RX_IOV_MAX		1024	/* the kernel's UIO_MAXIOV */
 #define INJECT_MAX		4
 
 struct vionet {
@@ -116,8 +117,10 @@ struct vionet {
 	uint64_t		 txdrops;
 
 	/* receive */
-	struct virtio_req	*held;		/* popped for the frame */
+	struct virtio_req	*held;		/* popped, a ring from hhead */
+	unsigned int		 hhead;
 	unsigned int		 nheld;
+	struct iovec		*rxiov;		/* RX_IOV_MAX, for readv */
 	uint8_t			*rxbuf;		/* FRAME_MAX */
 	size_t			 rxlen;		/* the frame waiting, or 0 */
 
@@ -167,8 +170,22 @@ vionet_reset(struct virtio_dev *d)
 	pthread_mutex_unlock(&sc->imtx);
 }
 
+/*
+ * The device thread may sleep on the tap holding receive chains: it is
+ * woken to give them back.  dev->mtx held.
+ */
+static void
+vionet_release(struct virtio_dev *d)
+{
+	struct vionet	*sc = d->softc;
+	uint64_t	 one = 1;
+
+	(void)write(sc->injectfd, &one, sizeof(one));
+}
+
 static const struct virtio_ops vionet_ops = {
 	.cfg_write = NULL,	/* the MAC is read-only in virtio 1.x */
+	.release = vionet_release,
 	.reset = vionet_reset,
 	.ready = vionet_ready,
 };
@@ -316,22 +333,84 @@ vionet_tx_run(struct vionet *sc)
  * Receive.
  */
 
-/* Give back the chains taken for a frame, len bytes in all. */
+/* The i-th chain held, oldest first. */
+static struct virtio_req *
+vionet_held(struct vionet *sc, unsigned int i)
+{
+	return (&sc->held[(sc->hhead + i) % RX_HELD_MAX]);
+}
+
+/* Give back the first n chains held, len bytes written over them. */
 static void
-vionet_rx_push(struct vionet *sc, size_t len)
+vionet_rx_push(struct vionet *sc, unsigned int n, size_t len)
 {
 	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
 	struct virtio_req	*r;
 	unsigned int		 i;
-	size_t			 n;
+	size_t			 w;
 
-	for (i = 0; i < sc->nheld; i++) {
-		r = &sc->held[i];
-		n = MINIMUM(len, r->wrlen);
-		vq_push(vq, r, n);
-		len -= n;
+	for (i = 0; i < n; i++) {
+		r = vionet_held(sc, i);
+		w = MINIMUM(len, r->wrlen);
+		vq_push(vq, r, w);
+		len -= w;
 	}
-	sc->nheld = 0;
+	sc->hhead = (sc->hhead + n) % RX_HELD_MAX;
+	sc->nheld -= n;
+}
+
+/* All chains held back to the driver, empty. */
+static void
+vionet_rx_release(struct vionet *sc)
+{
+	vionet_rx_push(sc, sc->nheld, 0);
+}
+
+/*
+ * Hold chains until they give room for len bytes (over several only
+ * with mergeable buffers).  The room, which may fall short of len: the
+ * ring had no more, or held what it can.
+ */
+static size_t
+vionet_rx_hold(struct vionet *sc, size_t len)
+{
+	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
+	struct virtio_req	*r;
+	size_t			 room = 0;
+	unsigned int		 i, max;
+
+	max = virtio_negotiated(&sc->dev, VIRTIO_NET_F_MRG_RXBUF) ?
+	    RX_HELD_MAX : 1;
+	for (i = 0; i < sc->nheld && i < max; i++)
+		room += vionet_held(sc, i)->wrlen;
+	while (room < len && sc->nheld < max) {
+		r = vionet_held(sc, sc->nheld);
+		if (vq_pop(vq, r) != 1)
+			break;
+		if (r->nwr == 0 || r->nrd != 0 ||
+		    (sc->nheld == 0 && r->wrlen < HDR_LEN)) {
+			/* not a receive buffer: given back empty */
+			vq_push(vq, r, 0);
+			continue;
+		}
+		sc->nheld++;
+		room += r->wrlen;
+	}
+	return (room);
+}
+
+/* The chains the first len bytes of the held room fill. */
+static unsigned int
+vionet_rx_chains(struct vionet *sc, size_t len)
+{
+	unsigned int	n;
+	size_t		w;
+
+	for (n = 0; len > 0 && n < sc->nheld; n++) {
+		w = MINIMUM(len, vionet_held(sc, n)->wrlen);
+		len -= w;
+	}
+	return (n);
 }
 
 /*
@@ -342,62 +421,89 @@ vionet_rx_push(struct vionet *sc, size_t len)
 static int
 vionet_rx_frame(struct vionet *sc)
 {
-	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
 	struct virtio_req	*r;
-	size_t			 room = 0, off = 0, n;
-	unsigned int		 i;
-	int			 mrg, got;
-	uint16_t		 nbuf;
+	size_t			 off = 0, n;
+	unsigned int		 i, nbuf;
+	uint16_t		 le;
 
-	mrg = virtio_negotiated(&sc->dev, VIRTIO_NET_F_MRG_RXBUF);
-	for (i = 0; i < sc->nheld; i++)
-		room += sc->held[i].wrlen;
-	while (room < sc->rxlen) {
-		if (sc->nheld == RX_HELD_MAX ||
-		    (sc->nheld > 0 && !mrg)) {
+	if (vionet_rx_hold(sc, sc->rxlen) < sc->rxlen) {
+		if (sc->nheld == RX_HELD_MAX || (sc->nheld > 0 &&
+		    !virtio_negotiated(&sc->dev, VIRTIO_NET_F_MRG_RXBUF))) {
 			/* buffers too small for the frame: it is dropped */
-			vionet_rx_push(sc, 0);
+			vionet_rx_release(sc);
 			return (1);
 		}
-		r = &sc->held[sc->nheld];
-		if ((got = vq_pop(vq, r)) != 1) {
-			if (got == -1) {
-				vionet_rx_push(sc, 0);
-				return (1);
-			}
-			return (0);
-		}
-		if (r->nwr == 0 || r->nrd != 0 ||
-		    (sc->nheld == 0 && r->wrlen < HDR_LEN)) {
-			/* not a receive buffer: given back empty */
-			vq_push(vq, r, 0);
-			continue;
-		}
-		sc->nheld++;
-		room += r->wrlen;
+		return (0);
 	}
-	nbuf = htole16(sc->nheld);
-	memcpy(sc->rxbuf + HDR_NUM_BUFFERS, &nbuf, sizeof(nbuf));
-	for (i = 0; i < sc->nheld && off < sc->rxlen; i++) {
-		r = &sc->held[i];
+	nbuf = vionet_rx_chains(sc, sc->rxlen);
+	le = htole16(nbuf);
+	memcpy(sc->rxbuf + HDR_NUM_BUFFERS, &le, sizeof(le));
+	for (i = 0; i < nbuf; i++) {
+		r = vionet_held(sc, i);
 		n = MINIMUM(sc->rxlen - off, r->wrlen);
 		buf_to_iov(sc->rxbuf + off, n, r->iov + r->nrd, r->nwr, 0);
 		off += n;
 	}
-	vionet_rx_push(sc, sc->rxlen);
+	vionet_rx_push(sc, nbuf, sc->rxlen);
 	return (1);
 }
 
-/* Whether a frame from the tap is for the guest (locked lladdr). */
+/* Whether a frame of len bytes, starting with hdr, is for the guest. */
 static int
-vionet_rx_wanted(struct vionet *sc)
+vionet_rx_wanted(struct vionet *sc, const uint8_t *hdr, size_t len)
 {
-	const uint8_t	*dst = sc->rxbuf + HDR_LEN;
+	const uint8_t	*dst = hdr + HDR_LEN;
 
-	if (sc->rxlen < HDR_LEN + ETHER_HDR_LEN)
+	if (len < HDR_LEN + ETHER_HDR_LEN)
 		return (0);
 	if (sc->locked && !(dst[0] & 1) && memcmp(dst, sc->mac, 6) != 0)
 		return (0);
+	return (1);
+}
+
+/*
+ * The next frame from the tap read straight into the guest's receive
+ * buffers, one copy instead of two, when the chains held make room for
+ * the largest frame; else the caller reads it into rxbuf.  1 when a
+ * frame was delivered or dropped, 0 when there is not the room, -1
+ * when the tap has nothing.  The chains it does not fill stay held for
+ * the next frame.
+ */
+static int
+vionet_rx_direct(struct vionet *sc)
+{
+	struct virtio_req	*r;
+	uint8_t			 hdr[HDR_LEN + ETHER_HDR_LEN];
+	size_t			 room = 0;
+	ssize_t			 n;
+	unsigned int		 i, cnt = 0, nbuf;
+	int			 j;
+	uint16_t		 le;
+
+	if (vionet_rx_hold(sc, FRAME_MAX) < FRAME_MAX)
+		return (0);
+	for (i = 0; i < sc->nheld && room < FRAME_MAX; i++) {
+		r = vionet_held(sc, i);
+		for (j = 0; j < r->nwr && room < FRAME_MAX; j++) {
+			if (cnt == RX_IOV_MAX)
+				return (0);
+			sc->rxiov[cnt] = r->iov[r->nrd + j];
+			room += sc->rxiov[cnt++].iov_len;
+		}
+	}
+	if ((n = readv(sc->tapfd, sc->rxiov, cnt)) <= 0) {
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			log_warn("%s: tap", sc->name);
+		return (-1);
+	}
+	iov_to_buf(sc->rxiov, cnt, 0, hdr, sizeof(hdr));
+	if ((size_t)n > room || !vionet_rx_wanted(sc, hdr, n))
+		return (1);	/* the chains are written over next time */
+	nbuf = vionet_rx_chains(sc, n);
+	le = htole16(nbuf);
+	buf_to_iov((uint8_t *)&le, sizeof(le), sc->rxiov, cnt,
+	    HDR_NUM_BUFFERS);
+	vionet_rx_push(sc, nbuf, n);
 	return (1);
 }
 
@@ -411,15 +517,16 @@ vionet_rx_run(struct vionet *sc)
 	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
 	ssize_t			 n;
 	unsigned int		 i;
+	int			 got;
 
-	if (sc->nheld > 0 && sc->held[0].gen !=
+	if (sc->nheld > 0 && vionet_held(sc, 0)->gen !=
 	    __atomic_load_n(&vq->gen, __ATOMIC_SEQ_CST)) {
 		/*
 		 * The ring was reset under the chains held: giving them
 		 * back (to nothing) lets the reset, which waits for them,
 		 * go on.
 		 */
-		vionet_rx_push(sc, 0);
+		vionet_rx_release(sc);
 		sc->rxlen = 0;
 	}
 	for (i = 0; i < RX_BATCH; i++) {
@@ -439,16 +546,21 @@ vionet_rx_run(struct vionet *sc)
 		if (sc->rxlen == 0) {
 			if (!__atomic_load_n(&vq->enabled, __ATOMIC_SEQ_CST))
 				return (RX_STARVED);
-			n = read(sc->tapfd, sc->rxbuf, FRAME_MAX);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			if ((got = vionet_rx_direct(sc)) == -1)
 				return (RX_EMPTY);
+			if (got == 1) {
+				vq_interrupt(vq);
+				continue;
+			}
+			n = read(sc->tapfd, sc->rxbuf, FRAME_MAX);
 			if (n <= 0) {
-				if (n == -1)
+				if (n == -1 && errno != EAGAIN &&
+				    errno != EINTR)
 					log_warn("%s: tap", sc->name);
 				return (RX_EMPTY);
 			}
 			sc->rxlen = n;
-			if (!vionet_rx_wanted(sc)) {
+			if (!vionet_rx_wanted(sc, sc->rxbuf, sc->rxlen)) {
 				sc->rxlen = 0;
 				continue;
 			}
@@ -539,6 +651,7 @@ vionet_init(struct vm *vm, unsigned int idx, int fd,
 
 	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
 	    (sc->held = calloc(RX_HELD_MAX, sizeof(*sc->held))) == NULL ||
+	    (sc->rxiov = calloc(RX_IOV_MAX, sizeof(*sc->rxiov))) == NULL ||
 	    (sc->rxbuf = malloc(FRAME_MAX)) == NULL)
 		return (-1);
 	(void)snprintf(sc->name, sizeof(sc->name), "vionet%u", idx);

@@ -386,6 +386,8 @@ virtio_reset(struct virtio_dev *d)
 		pthread_mutex_unlock(&d->vq[i].mtx);
 	}
 	/* requests being worked on finish (and are dropped) first */
+	if (d->ops->release != NULL)
+		d->ops->release(d);
 	while (__atomic_load_n(&d->inflight, __ATOMIC_SEQ_CST) > 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 1000000;

@@ -134,6 +134,12 @@ struct virtio_vq {
 struct virtio_ops {
 	/* device config: read (bytes come from dev->cfg) or write */
 	void	(*cfg_write)(struct virtio_dev *, unsigned int, int, uint32_t);
+	/*
+	 * The driver is resetting the device and waits for the chains the
+	 * device holds: a device thread that may sleep holding some must
+	 * wake up and give them back.  dev->mtx held; may be NULL.
+	 */
+	void	(*release)(struct virtio_dev *);
 	/* the driver reset the device: every request must be forgotten */
 	void	(*reset)(struct virtio_dev *);
 	/* the driver set DRIVER_OK */

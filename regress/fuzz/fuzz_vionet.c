@@ -23,12 +23,15 @@
  * DHCP requests of a local interface to the responder and writes the
  * rest to /dev/null in place of the tap; then a frame made of the input
  * goes through the receive path into the guest's receive chains,
- * merged over several when that was negotiated.  Nothing may read or
- * write outside guest memory, hang, or crash.
+ * merged over several when that was negotiated: once from vmd's own
+ * buffer, once (on the rings as they were) read from a socket standing
+ * for the tap straight into the chains.  Nothing may read or write
+ * outside guest memory, hang, crash, or keep a chain.
  */
 
 #include <sys/types.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -53,6 +56,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static struct vm	 fvm;
 static uint8_t		*gmem;
 static struct vionet	 fsc;
+static int		 nullfd, tapsv[2];
 
 static void
 fuzz_setup(void)
@@ -62,6 +66,7 @@ fuzz_setup(void)
 
 	if ((gmem = calloc(1, GUEST_MEM)) == NULL ||
 	    (fsc.held = calloc(RX_HELD_MAX, sizeof(*fsc.held))) == NULL ||
+	    (fsc.rxiov = calloc(RX_IOV_MAX, sizeof(*fsc.rxiov))) == NULL ||
 	    (fsc.rxbuf = malloc(FRAME_MAX)) == NULL)
 		abort();
 	strlcpy(fvm.vm_name, "fuzz", sizeof(fvm.vm_name));
@@ -70,7 +75,9 @@ fuzz_setup(void)
 	fvm.vm_mem.slots[0].size = GUEST_MEM;
 	fvm.vm_mem.slots[0].hva = gmem;
 
-	if ((fsc.tapfd = open("/dev/null", O_WRONLY)) == -1 ||
+	if ((nullfd = open("/dev/null", O_WRONLY)) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0,
+	    tapsv) == -1 ||
 	    (fsc.injectfd = eventfd(0, EFD_NONBLOCK)) == -1)
 		abort();
 	pthread_mutex_init(&fsc.imtx, NULL);
@@ -137,9 +144,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ring(tx, TX_DESC, TX_AVAIL, TX_USED);
 	fuzz_ring(rx, RX_DESC, RX_AVAIL, RX_USED);
 	fsc.dev.inflight = 0;
-	fsc.nheld = 0;
+	fsc.hhead = fsc.nheld = 0;
 	fsc.ninject = 0;
 
+	fsc.tapfd = nullfd;
 	for (i = 0; i < 4 * RING_SIZE; i++) {
 		if (vq_pop(tx, &fsc.txreq) != 1)
 			break;
@@ -154,11 +162,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(fsc.rxbuf, 0, HDR_LEN);
 	memcpy(fsc.rxbuf, data, MINIMUM(size, fsc.rxlen));
 	for (i = 0; i < 4 && fsc.rxlen > 0; i++) {
-		if (!vionet_rx_wanted(&fsc) || vionet_rx_frame(&fsc) == 1)
+		if (!vionet_rx_wanted(&fsc, fsc.rxbuf, fsc.rxlen) ||
+		    vionet_rx_frame(&fsc) == 1)
 			fsc.rxlen = 0;
 	}
-	vionet_rx_push(&fsc, 0);
+	vionet_rx_release(&fsc);
 	if (fsc.dev.inflight != 0)
 		abort();	/* a chain was lost: a reset would hang */
+
+	/* the same frame read from the "tap" into the chains themselves */
+	memcpy(gmem, data, MINIMUM(size, GUEST_MEM));
+	fuzz_ring(rx, RX_DESC, RX_AVAIL, RX_USED);
+	fsc.tapfd = tapsv[0];
+	if (send(tapsv[1], data, MINIMUM(size, (size_t)FRAME_MAX), 0) == -1)
+		abort();
+	for (i = 0; i < 4; i++)
+		if (vionet_rx_direct(&fsc) == -1)
+			break;
+	while (recv(tapsv[0], fsc.rxbuf, FRAME_MAX, 0) > 0)
+		;	/* not taken: no room */
+	vionet_rx_release(&fsc);
+	if (fsc.dev.inflight != 0)
+		abort();
 	return (0);
 }

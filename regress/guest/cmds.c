@@ -467,6 +467,7 @@ static const struct command {
 	{ "cdwrite",		cmd_cdwrite },
 	{ "rng",		cmd_rng },
 	{ "netinfo",		cmd_netinfo },
+	{ "netrx",		cmd_netrx },
 	{ "ifaddr",		cmd_ifaddr },
 	{ "dhcp",		cmd_dhcp },
 	{ "dhcpreq",		cmd_dhcpreq },

@@ -30,7 +30,8 @@
 #include "virtio.h"
 
 #define NET_MAXDEV	4
-#define NRXBUF		32		/* receive buffers posted */
+#define NRXBUF		128		/* receive buffers, at most */
+#define NRXBUF_DEF	32		/* posted unless netrx says */
 #define NTXBUF		32		/* frames in flight */
 #define SLOT		1536		/* buffer: header and a frame */
 #define VNET_HDR	12		/* struct virtio_net_hdr, version 1 */
@@ -127,6 +128,7 @@ static struct {
 } w;
 
 static struct netif	netifs[NET_MAXDEV];
+static uint32_t		rx_count = NRXBUF_DEF, rx_buflen = MRG_BUFLEN;
 static uint32_t		xidgen, tmplgen;
 static uint16_t		pingids;
 
@@ -401,9 +403,9 @@ net_up(const char *cmd, uint64_t n)
 	ni->err = NULL;
 	read_mac(ni);
 	ni->mrg = (vd->features & FEAT(VIRTIO_NET_F_MRG_RXBUF)) != 0;
-	ni->rxpost = ni->mrg ? MRG_BUFLEN : SLOT;
+	ni->rxpost = ni->mrg ? rx_buflen : SLOT;
 	ni->rxleft = 0;
-	ni->nrx = vd->vq.size < NRXBUF ? vd->vq.size : NRXBUF;
+	ni->nrx = vd->vq.size < rx_count ? vd->vq.size : rx_count;
 	ni->ntx = vd->vq1.size < NTXBUF ? vd->vq1.size : NTXBUF;
 	for (i = 0; i < ni->ntx; i++) {
 		ni->txfree[i] = i;
@@ -893,6 +895,25 @@ print_mac(const uint8_t *m)
 }
 
 /* ---- commands ---- */
+
+/*
+ * "netrx COUNT LEN": the interfaces set up after it post COUNT receive
+ * buffers of LEN bytes each (when buffers merge; else of a whole frame).
+ */
+void
+cmd_netrx(const char *arg)
+{
+	uint64_t v[2];
+
+	if (numargs(arg, v, 2) != 0 || v[0] < 1 || v[0] > NRXBUF ||
+	    v[1] < VNET_HDR + ETH_HDR || v[1] > SLOT) {
+		kprintf("NETRX FAIL usage\n");
+		return;
+	}
+	rx_count = v[0];
+	rx_buflen = v[1];
+	kprintf("NETRX %u %u\n", rx_count, rx_buflen);
+}
 
 void
 cmd_netinfo(const char *arg)

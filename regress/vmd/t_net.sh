@@ -104,10 +104,13 @@ is "quiet: no frame of the DHCP exchange reached the tap" "0" "$(rxpkts "$tap")"
 vmctl stop -f quiet >/dev/null 2>&1
 wait_gone quiet 10
 
-# --- plain taps, a switch, a locked switch
+# --- plain taps, a switch, a locked switch.  96 receive buffers of
+# 1024 bytes make room for the largest frame, so vmd reads frames from
+# the tap straight into them (above, 32 buffers did not: through its
+# own buffer)
 nsx ip addr add 10.77.0.1/24 dev brt0
 nsx ip link set brt1 up
-cmds=netinfo:0,netinfo:1,netinfo:2,netinfo:3,ifaddr:0:10.77.0.2:10.77.0.1
+cmds=netrx:96:1024,netinfo:0,netinfo:1,netinfo:2,netinfo:3,ifaddr:0:10.77.0.2:10.77.0.1
 cmds=$cmds,ping:0:10.77.0.1:3:1400,netsend:1:20:own,netsend:1:20:spoof
 cmds=$cmds,netsend:2:20:spoof,tick:2,hello
 if run_guest four '^HELLO|FAIL' 40 -n uplink -n locked -i 4 \
