@@ -468,6 +468,7 @@ static const struct command {
 	{ "rng",		cmd_rng },
 	{ "netinfo",		cmd_netinfo },
 	{ "netrx",		cmd_netrx },
+	{ "netreset",		cmd_netreset },
 	{ "ifaddr",		cmd_ifaddr },
 	{ "dhcp",		cmd_dhcp },
 	{ "dhcpreq",		cmd_dhcpreq },

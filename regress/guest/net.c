@@ -897,6 +897,37 @@ print_mac(const uint8_t *m)
 /* ---- commands ---- */
 
 /*
+ * "netreset N": the device reset (status 0 written; the write returns
+ * once the device let go of every chain), with its receive buffers
+ * posted and nothing arriving.  NETRESET N ms=<time the write took>.
+ */
+void
+cmd_netreset(const char *arg)
+{
+	struct netif *ni;
+	uint64_t n, c0, perms;
+
+	if (numargs(arg, &n, 1) != 0) {
+		kprintf("NETRESET FAIL usage\n");
+		return;
+	}
+	if ((ni = net_up("NETRESET", n)) == NULL)
+		return;
+	/*
+	 * Timed by the TSC, counted against the PIT first: PIT ticks are
+	 * counted by their interrupts, which do not come while the vCPU
+	 * is held in the write.
+	 */
+	wait_ticks(1);
+	c0 = rdtsc();
+	wait_ticks(10);
+	perms = (rdtsc() - c0) / 100;
+	c0 = rdtsc();
+	vio_reset(ni->vd);
+	kprintf("NETRESET %lu ms=%lu\n", n, (rdtsc() - c0) / (perms ? perms : 1));
+}
+
+/*
  * "netrx COUNT LEN": the interfaces set up after it post COUNT receive
  * buffers of LEN bytes each (when buffers merge; else of a whole frame).
  */

@@ -112,7 +112,8 @@ nsx ip addr add 10.77.0.1/24 dev brt0
 nsx ip link set brt1 up
 cmds=netrx:96:1024,netinfo:0,netinfo:1,netinfo:2,netinfo:3,ifaddr:0:10.77.0.2:10.77.0.1
 cmds=$cmds,ping:0:10.77.0.1:3:1400,netsend:1:20:own,netsend:1:20:spoof
-cmds=$cmds,netsend:2:20:spoof,tick:2,hello
+cmds=$cmds,netsend:2:20:spoof,tick:2,netreset:3,ping:0:10.77.0.1:2:1400
+cmds=$cmds,netreset:0,ping:0:10.77.0.1:2:1400,hello
 if run_guest four '^HELLO|FAIL' 40 -n uplink -n locked -i 4 \
     -k "console=ttyS0 run=$cmds"; then
 	ok "four: the guest ran its network commands"
@@ -140,6 +141,13 @@ is "four: the second on the locked switch's" "brt1" \
 check "four: a switch's group names its taps too" nsx ip link show "vmgrp-$t0"
 is "four: ping over the switch with 1400 bytes" \
     "PING 0 10.77.0.1 sent=3 received=3" "$(line four 'PING 0')"
+# a reset waits for the chains vmd holds: it must wake up to give them
+# back, not wait for the next frame (if3 has none coming)
+like "four: a reset of an idle interface is done at once" \
+    '^NETRESET 3 ms=([0-9]|[1-9][0-9]|[1-4][0-9][0-9])$' "$(line four 'NETRESET 3')"
+is "four: after a reset, the interface works again" \
+    "PING 0 10.77.0.1 sent=2 received=2" \
+    "$(grep -a '^PING 0' "$T/con.four" | tr -d '\r' | tail -n 1)"
 is "four: the guest sent 20 frames on if1" "NETSEND 1 20 own sent=20" \
     "$(line four 'NETSEND 1')"
 is "four: on the locked switch, its own 20 frames arrive, not the 20 spoofed" \
