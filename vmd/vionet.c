@@ -465,9 +465,11 @@ vionet_rx_wanted(struct vionet *sc, const uint8_t *hdr, size_t len)
  * The next frame from the tap read straight into the guest's receive
  * buffers, one copy instead of two, when the chains held make room for
  * the largest frame; else the caller reads it into rxbuf.  1 when a
- * frame was delivered or dropped, 0 when there is not the room, -1
- * when the tap has nothing.  The chains it does not fill stay held for
- * the next frame.
+ * frame was delivered or dropped, 0 when there is not the room (or the
+ * interface is locked), -1 when the tap has nothing.  The chains it
+ * does not fill stay held for the next frame.  Not on a locked
+ * interface: a frame for another address would be in the guest's
+ * memory, where it can read it, before it is found not to be its own.
  */
 static int
 vionet_rx_direct(struct vionet *sc)
@@ -480,7 +482,7 @@ vionet_rx_direct(struct vionet *sc)
 	int			 j;
 	uint16_t		 le;
 
-	if (vionet_rx_hold(sc, FRAME_MAX) < FRAME_MAX)
+	if (sc->locked || vionet_rx_hold(sc, FRAME_MAX) < FRAME_MAX)
 		return (0);
 	for (i = 0; i < sc->nheld && room < FRAME_MAX; i++) {
 		r = vionet_held(sc, i);

@@ -469,6 +469,7 @@ static const struct command {
 	{ "netinfo",		cmd_netinfo },
 	{ "netrx",		cmd_netrx },
 	{ "netreset",		cmd_netreset },
+	{ "netsniff",		cmd_netsniff },
 	{ "ifaddr",		cmd_ifaddr },
 	{ "dhcp",		cmd_dhcp },
 	{ "dhcpreq",		cmd_dhcpreq },

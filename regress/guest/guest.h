@@ -307,6 +307,7 @@ void		 cmd_rng(const char *);
 void		 cmd_netinfo(const char *);
 void		 cmd_netrx(const char *);
 void		 cmd_netreset(const char *);
+void		 cmd_netsniff(const char *);
 void		 cmd_ifaddr(const char *);
 void		 cmd_dhcp(const char *);
 void		 cmd_dhcpreq(const char *);

@@ -1439,6 +1439,41 @@ cmd_netserve(const char *arg)
 }
 
 /*
+ * "netsniff N SECS": NETSNIFF N READY, then N served for SECS seconds
+ * (ARP, echo); then NETSNIFF N seen=<0|1>: whether 32 bytes of 0xa5 in
+ * a row, the payload the host sends to another MAC address, are
+ * anywhere in N's receive buffers, delivered or only posted.
+ */
+void
+cmd_netsniff(const char *arg)
+{
+	struct netif *ni;
+	uint64_t v[2], deadline;
+	const uint8_t *b;
+	uint32_t i, run = 0;
+	int seen = 0;
+
+	if (numargs(arg, v, 2) != 0) {
+		kprintf("NETSNIFF FAIL usage\n");
+		return;
+	}
+	if ((ni = net_up("NETSNIFF", v[0])) == NULL)
+		return;
+	kprintf("NETSNIFF %lu READY\n", v[0]);
+	for (deadline = ticks + v[1] * HZ; ticks < deadline; net_sleep(ni))
+		if (net_poll(ni) != 0) {
+			net_fail("NETSNIFF", ni);
+			return;
+		}
+	b = &rxbuf[ni->unit][0][0];
+	for (i = 0; i < sizeof(rxbuf[0]) && !seen; i++) {
+		run = b[i] == 0xa5 ? run + 1 : 0;
+		seen = run >= 32;
+	}
+	kprintf("NETSNIFF %lu seen=%d\n", v[0], seen);
+}
+
+/*
  * "netsend N COUNT own|spoof": COUNT broadcast frames of 100 bytes,
  * type 0x88b5, from our MAC address or another one.
  */

@@ -110,10 +110,27 @@ wait_gone quiet 10
 # own buffer)
 nsx ip addr add 10.77.0.1/24 dev brt0
 nsx ip link set brt1 up
+# frames to a MAC address no one has (0xa5 payloads), flooded by both
+# bridges to their ports while the guest's netsniff runs: an open
+# interface's buffers get them, a locked one's must never, not even
+# for a moment (vmd reads those into its own buffer to look first)
+nsx ip addr add 10.78.0.1/24 dev brt1
+(
+	wait_for "$T/con.four" '^NETSNIFF 0 READY' 60 || exit 0
+	# (once the taps are on the bridges: that flushes the neighbours)
+	for b in 7:0 8:1; do
+		nsx ip neigh replace "10.7${b%:*}.0.99" \
+		    lladdr 02:00:00:00:00:99 dev "brt${b#*:}" nud permanent
+	done
+	nsx $PING -c 12 -i 0.25 -w 4 -s 900 -p a5 10.77.0.99 >/dev/null 2>&1 &
+	nsx $PING -c 12 -i 0.25 -w 4 -s 900 -p a5 10.78.0.99 >/dev/null 2>&1
+	wait
+) &
+sniffer=$!
 cmds=netrx:96:1024,netinfo:0,netinfo:1,netinfo:2,netinfo:3,ifaddr:0:10.77.0.2:10.77.0.1
 cmds=$cmds,ping:0:10.77.0.1:3:1400,netsend:1:20:own,netsend:1:20:spoof
 cmds=$cmds,netsend:2:20:spoof,tick:2,netreset:3,ping:0:10.77.0.1:2:1400
-cmds=$cmds,netreset:0,ping:0:10.77.0.1:2:1400,hello
+cmds=$cmds,netreset:0,ping:0:10.77.0.1:2:1400,netsniff:0:4,netsniff:1:0,hello
 if run_guest four '^HELLO|FAIL' 40 -n uplink -n locked -i 4 \
     -k "console=ttyS0 run=$cmds"; then
 	ok "four: the guest ran its network commands"
@@ -148,6 +165,11 @@ like "four: a reset of an idle interface is done at once" \
 is "four: after a reset, the interface works again" \
     "PING 0 10.77.0.1 sent=2 received=2" \
     "$(grep -a '^PING 0' "$T/con.four" | tr -d '\r' | tail -n 1)"
+wait $sniffer
+is "four: frames for another MAC reach an open interface's buffers" \
+    "NETSNIFF 0 seen=1" "$(line four 'NETSNIFF 0 seen')"
+is "four: ... and never a locked interface's" \
+    "NETSNIFF 1 seen=0" "$(line four 'NETSNIFF 1 seen')"
 is "four: the guest sent 20 frames on if1" "NETSEND 1 20 own sent=20" \
     "$(line four 'NETSEND 1')"
 is "four: on the locked switch, its own 20 frames arrive, not the 20 spoofed" \
