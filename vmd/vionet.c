@@ -19,10 +19,13 @@
  * (IFF_VNET_HDR, 12 bytes), so checksum and segmentation offloads pass
  * through: a frame the guest sends goes to the tap in one writev of the
  * guest's own buffers behind a checked copy of its header, and the
- * kernel segments or checksums it; what the tap gives is read once into
- * a bounce buffer and copied into as many receive buffers as it needs
- * (mergeable buffers), so a frame whose size is known only once read
- * never waits on a chain too small for it.
+ * kernel segments or checksums it.  What the tap gives is read with one
+ * readv straight into the guest's receive buffers when those held make
+ * room for the largest frame (mergeable buffers: the frame takes as
+ * many as it fills, the rest wait for the next); else, and on a locked
+ * interface, into a buffer of vmd's, then copied into as many as it
+ * needs, so a frame whose size is known only once read never waits on
+ * a chain too small for it.
  *
  * One thread does both directions.  It sleeps on the transmit queue's
  * kick, on the tap when the guest has given receive buffers or on the
