@@ -20,7 +20,9 @@
 # (100.64.ID.2/31, up); the guest's udhcpc and dhcpcd are both told
 # 100.64.ID.3/31, router, name server and server 100.64.ID.2, an
 # infinite lease; L1 and the guest ping each other, NET_MB (100) MiB go
-# from the guest to L1 over TCP intact; after vmctl stop the tap is gone.
+# from the guest to L1 over TCP intact, and another NET_MB from L1 to
+# the guest (which vmd reads straight into its buffers, large frames
+# merged over many); after vmctl stop the tap is gone.
 # A VM with -i 2: two taps, "vmID-if0-NAME" and "vmID-if1-NAME", without
 # addresses, two interfaces in the guest; gone after stop -f.  -i 5 is
 # refused.  Both VMs boot at once.
@@ -203,6 +205,31 @@ else
 	nok "net: -L: L1 received the $mb MiB intact ($xn bytes, $xs;" \
 	    "the guest's $xg)"
 fi
+
+# and the other way: NET_MB MiB of L1's to the guest, whose nc listens
+# (L1's nc tries again until it does; it ends when the guest's does,
+# at the end of what it was sent)
+dd if=/dev/urandom of="$T/back" bs=1M count=$mb 2>/dev/null
+bsum=$(digest "$T/back")
+# (its input a fifo held open: at the end of it busybox nc half-closes,
+# and L1's nc would stop sending)
+con_send $vm "rm -f /tmp/big; mkfifo /tmp/hold; sleep 1000 >/tmp/hold & nc -l -p $((port + 2)) </tmp/hold >/tmp/back; r back=\$? bsum=\$(sha256sum </tmp/back | cut -d' ' -f1) bn=\$(wc -c </tmp/back); kill \$!
+"
+_i=0
+until nc "${hostip%.2}.3" $((port + 2)) <"$T/back" 2>/dev/null; do
+	_i=$((_i + 1))
+	[ $_i -lt 20 ] || break
+	sleep 0.5
+done
+wait_for "$T/con.$vm" '^R-back=' 120
+r=$(result $vm back)
+if [ "$r" = "0 bsum=$bsum bn=$((mb * 1048576))" ]; then
+	ok "net: -L: the guest received L1's $mb MiB intact (SHA-256)"
+else
+	nok "net: -L: the guest received L1's $mb MiB intact (R-back=$r;" \
+	    "L1's $bsum)"
+fi
+rm -f "$T/back"
 
 xtap=$(tap_of "vm$id-if0-$vm") || xtap=${tap:-tap0}
 out=$(vmctl stop -w $vm 2>&1)
