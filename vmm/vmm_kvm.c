@@ -490,10 +490,10 @@ kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 				e->edx |= 1U << 28;	/* HTT: ebx valid */
 			e->ecx |= 1U << 31;		/* hypervisor present */
 			/*
-			 * The in-kernel LAPIC has TSC-deadline mode, but the
-			 * supported CPUID never says so.  With it Linux needs
-			 * no LAPIC timer calibration (100 ms of its boot) and
-			 * arms its timer with one MSR write.
+			 * The in-kernel LAPIC has TSC-deadline mode, but older
+			 * kernels' supported CPUID does not say so.  With it
+			 * Linux needs no LAPIC timer calibration (100 ms of its
+			 * boot) and arms its timer with one MSR write.
 			 */
 			if (vc->vc_vm->vm_tscdeadline)
 				e->ecx |= 1U << 24;
