@@ -213,7 +213,7 @@ dd if=/dev/urandom of="$T/back" bs=1M count=$mb 2>/dev/null
 bsum=$(digest "$T/back")
 # (its input a fifo held open: at the end of it busybox nc half-closes,
 # and L1's nc would stop sending)
-con_send $vm "rm -f /tmp/big; mkfifo /tmp/hold; sleep 1000 >/tmp/hold & nc -l -p $((port + 2)) </tmp/hold >/tmp/back; r back=\$? bsum=\$(sha256sum </tmp/back | cut -d' ' -f1) bn=\$(wc -c </tmp/back); kill \$!
+con_send $vm "rm -f /tmp/big; mkfifo /tmp/hold; sleep 1000 >/tmp/hold & nc -l -p $((port + 2)) </tmp/hold >/tmp/back; r back=\$? bsum=\$(sha256sum </tmp/back | cut -d' ' -f1) bn=\$(wc -c </tmp/back) end; kill \$!
 "
 _i=0
 until nc "${hostip%.2}.3" $((port + 2)) <"$T/back" 2>/dev/null; do
@@ -221,9 +221,10 @@ until nc "${hostip%.2}.3" $((port + 2)) <"$T/back" 2>/dev/null; do
 	[ $_i -lt 20 ] || break
 	sleep 0.5
 done
-wait_for "$T/con.$vm" '^R-back=' 120
+# the whole line: the console may still be printing it
+wait_for "$T/con.$vm" '^R-back=.* end' 120
 r=$(result $vm back)
-if [ "$r" = "0 bsum=$bsum bn=$((mb * 1048576))" ]; then
+if [ "$r" = "0 bsum=$bsum bn=$((mb * 1048576)) end" ]; then
 	ok "net: -L: the guest received L1's $mb MiB intact (SHA-256)"
 else
 	nok "net: -L: the guest received L1's $mb MiB intact (R-back=$r;" \
