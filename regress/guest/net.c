@@ -922,9 +922,11 @@ cmd_netreset(const char *arg)
 	c0 = rdtsc();
 	wait_ticks(10);
 	perms = (rdtsc() - c0) / 100;
+	if (perms == 0)
+		perms = 1;
 	c0 = rdtsc();
 	vio_reset(ni->vd);
-	kprintf("NETRESET %lu ms=%lu\n", n, (rdtsc() - c0) / (perms ? perms : 1));
+	kprintf("NETRESET %lu ms=%lu\n", n, (rdtsc() - c0) / perms);
 }
 
 /*
