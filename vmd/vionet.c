@@ -123,6 +123,7 @@ struct vionet {
 	struct virtio_req	*held;		/* popped, a ring from hhead */
 	unsigned int		 hhead;
 	unsigned int		 nheld;
+	size_t			 hroom;		/* their bytes, all told */
 	struct iovec		*rxiov;		/* RX_IOV_MAX, for readv */
 	uint8_t			*rxbuf;		/* FRAME_MAX */
 	size_t			 rxlen;		/* the frame waiting, or 0 */
@@ -357,6 +358,7 @@ vionet_rx_push(struct vionet *sc, unsigned int n, size_t len)
 		w = MINIMUM(len, r->wrlen);
 		vq_push(vq, r, w);
 		len -= w;
+		sc->hroom -= r->wrlen;
 	}
 	sc->hhead = (sc->hhead + n) % RX_HELD_MAX;
 	sc->nheld -= n;
@@ -379,14 +381,11 @@ vionet_rx_hold(struct vionet *sc, size_t len)
 {
 	struct virtio_vq	*vq = &sc->dev.vq[VIONET_RXQ];
 	struct virtio_req	*r;
-	size_t			 room = 0;
-	unsigned int		 i, max;
+	unsigned int		 max;
 
 	max = virtio_negotiated(&sc->dev, VIRTIO_NET_F_MRG_RXBUF) ?
 	    RX_HELD_MAX : 1;
-	for (i = 0; i < sc->nheld && i < max; i++)
-		room += vionet_held(sc, i)->wrlen;
-	while (room < len && sc->nheld < max) {
+	while (sc->hroom < len && sc->nheld < max) {
 		r = vionet_held(sc, sc->nheld);
 		if (vq_pop(vq, r) != 1)
 			break;
@@ -397,9 +396,9 @@ vionet_rx_hold(struct vionet *sc, size_t len)
 			continue;
 		}
 		sc->nheld++;
-		room += r->wrlen;
+		sc->hroom += r->wrlen;
 	}
-	return (room);
+	return (sc->hroom);
 }
 
 /* The chains the first len bytes of the held room fill. */

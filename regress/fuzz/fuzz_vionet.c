@@ -145,6 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ring(rx, RX_DESC, RX_AVAIL, RX_USED);
 	fsc.dev.inflight = 0;
 	fsc.hhead = fsc.nheld = 0;
+	fsc.hroom = 0;
 	fsc.ninject = 0;
 
 	fsc.tapfd = nullfd;
