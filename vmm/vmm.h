@@ -120,6 +120,7 @@ struct vmm_vcpu;
 /* the signal vmm_vcpu_kick() sends; its handler is installed for you */
 int		 vmm_kick_signal(void);
 
+int		 vmm_max_vcpus(int);
 struct vmm_vm	*vmm_vm_create(int, unsigned int);
 int		 vmm_vm_add_memory(struct vmm_vm *, uint64_t, uint64_t,
 		    void *);

@@ -173,6 +173,17 @@ kvm_get_cpuid(struct vmm_vm *vm)
 	return (0);
 }
 
+/* The most vCPUs KVM gives one VM, or -1. */
+int
+vmm_max_vcpus(int kvmfd)
+{
+	int	n;
+
+	if ((n = ioctl(kvmfd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS)) <= 0)
+		n = ioctl(kvmfd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	return (n > 0 ? n : -1);
+}
+
 struct vmm_vm *
 vmm_vm_create(int kvmfd, unsigned int ncpus)
 {
@@ -200,9 +211,7 @@ vmm_vm_create(int kvmfd, unsigned int ncpus)
 	    kvm_check_cap(kvmfd, KVM_CAP_USER_MEMORY,
 	    "KVM_CAP_USER_MEMORY") == -1)
 		return (NULL);
-	if ((n = ioctl(kvmfd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS)) <= 0)
-		n = ioctl(kvmfd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
-	if (n > 0 && ncpus > (unsigned int)n) {
+	if ((n = vmm_max_vcpus(kvmfd)) > 0 && ncpus > (unsigned int)n) {
 		log_warnx("%s: KVM allows at most %d vcpus", __func__, n);
 		errno = EINVAL;
 		return (NULL);
@@ -460,6 +469,17 @@ vmm_vm_destroy(struct vmm_vm *vm)
 	free(vm);
 }
 
+/* the bits of the APIC id that number the cores of the one package */
+static uint32_t
+cpuid_shift(struct vmm_vcpu *vc)
+{
+	uint32_t	shift;
+
+	for (shift = 0; (1U << shift) < vc->vc_vm->vm_ncpus; shift++)
+		;
+	return (shift);
+}
+
 /*
  * KVM's supported CPUID, with this vCPU's APIC id in it and the
  * hypervisor bit set: without it guests do not look at KVM's leaves
@@ -472,7 +492,7 @@ kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 	struct kvm_cpuid2		*src = vc->vc_vm->vm_cpuid, *c;
 	struct kvm_cpuid_entry2		*e;
 	size_t				 len;
-	uint32_t			 i, shift;
+	uint32_t			 i;
 	int				 ret;
 
 	len = sizeof(*c) + src->nent * sizeof(src->entries[0]);
@@ -498,6 +518,29 @@ kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 			if (vc->vc_vm->vm_tscdeadline)
 				e->ecx |= 1U << 24;
 			break;
+		case 0x4:
+			/*
+			 * Intel's cache leaf also tells the cores per package
+			 * (31:26); the last level is shared by all of them.
+			 */
+			if ((e->eax & 0x1f) == 0)
+				break;
+			e->eax &= 0x3fff;
+			e->eax |= (vc->vc_vm->vm_ncpus - 1) << 26;
+			if (((e->eax >> 5) & 7) >= 3)
+				e->eax |= (vc->vc_vm->vm_ncpus - 1) << 14;
+			break;
+		case 0x80000008:
+			/* AMD's: cores per package, bits of core id in the APIC id */
+			e->ecx = (e->ecx & ~0xf0ffU) |
+			    (vc->vc_vm->vm_ncpus - 1) | (cpuid_shift(vc) << 12);
+			break;
+		case 0x8000001e:
+			/* AMD's: this core's id, one thread per core, node 0 */
+			e->eax = vc->vc_id;
+			e->ebx = vc->vc_id & 0xff;
+			e->ecx = 0;
+			break;
 		case 0xb:
 		case 0x1f:
 			/* one thread per core, all cores in one package */
@@ -506,10 +549,7 @@ kvm_vcpu_cpuid(struct vmm_vcpu *vc)
 				e->ebx = 1;
 				e->ecx = 0x100;
 			} else if (e->index == 1) {
-				for (shift = 0; (1U << shift) <
-				    vc->vc_vm->vm_ncpus; shift++)
-					;
-				e->eax = shift;
+				e->eax = cpuid_shift(vc);
 				e->ebx = vc->vc_vm->vm_ncpus;
 				e->ecx = 0x200 | 1;
 			} else {
