@@ -86,9 +86,9 @@ static struct ctl_command ctl_commands[] = {
 	{ "send",	CMD_SEND,	ctl_send,	"id" },
 	{ "show",	CMD_STATUS,	ctl_status,	"[-r] [id]" },
 	{ "start",	CMD_START,	ctl_start,
-	    "[-cL] [-B device] [-b path] [-d disk] [-I initrd] [-i count]\n"
-	    "\t\t[-k cmdline] [-m size] [-n switch] [-r path] [-t name]"
-	    " id | name" },
+	    "[-cL] [-B device] [-b path] [-C count] [-d disk] [-I initrd]\n"
+	    "\t\t[-i count] [-k cmdline] [-m size] [-n switch] [-r path]"
+	    " [-t name]\n\t\tid | name" },
 	{ "status",	CMD_STATUS,	ctl_status,	"[-r] [id]" },
 	{ "stop",	CMD_STOP,	ctl_stop,	"[-fw] [id | -a]" },
 	{ "unpause",	CMD_UNPAUSE,	ctl_unpause,	"id" },
@@ -443,6 +443,14 @@ start_option(struct parse_result *res, int ch, const char *arg)
 		else
 			errx(1, "unknown boot device %s", arg);
 		break;
+	case 'C':
+		if (res->ncpus)
+			errx(1, "vcpu count specified multiple times");
+		res->ncpus = strtonum(arg, 1, VMM_MAX_VCPUS_PER_VM, &s);
+		if (s != NULL)
+			errx(1, "invalid vcpu count: %s (%s; 1 to %d)", arg, s,
+			    VMM_MAX_VCPUS_PER_VM);
+		break;
 	case 'c':
 		res->autoconnect = 1;
 		break;
@@ -513,7 +521,7 @@ start_option(struct parse_result *res, int ch, const char *arg)
 static int
 start_parse(struct parse_result *res, int argc, char *argv[])
 {
-	const char	*optstr = "b:B:cd:I:i:k:Lm:n:r:t:";
+	const char	*optstr = "b:B:C:cd:I:i:k:Lm:n:r:t:";
 	const char	*name;
 	int		 ch;
 

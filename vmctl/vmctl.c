@@ -243,6 +243,8 @@ vm_start(struct parse_result *res)
 
 	if (memsize)
 		flags |= VMOP_CREATE_MEMORY;
+	if (res->ncpus)
+		flags |= VMOP_CREATE_CPU;
 	if (nnics)
 		flags |= VMOP_CREATE_NETWORK;
 	if (res->ndisks)
@@ -283,7 +285,7 @@ vm_start(struct parse_result *res)
 	vcp = &vmc->vmc_params;
 	vmc->vmc_flags = flags;
 	vcp->vcp_memory_size = memsize;
-	vcp->vcp_ncpus = 1;
+	vcp->vcp_ncpus = res->ncpus ? res->ncpus : 1;
 	vcp->vcp_id = res->id;
 
 	if (res->name != NULL) {
@@ -401,6 +403,9 @@ vm_start(struct parse_result *res)
 		break;
 	case VMD_TAP_FAILED:
 		warnx("could not open a tap interface (see vmd's log)");
+		break;
+	case VMD_CPU_INVALID:
+		warnx("more vcpus than this host's KVM allows (see vmd's log)");
 		break;
 	default:
 		errno = vmr.vmr_result;

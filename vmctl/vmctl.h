@@ -62,6 +62,7 @@ struct parse_result {
 	char			*isopath;
 	char			*instance;
 	uint64_t		 size;		/* bytes, 0: not given */
+	unsigned int		 ncpus;		/* ours: -C, 0: not given */
 	int			 nifs;		/* -i count, -1: not given */
 	int			 nlocal;	/* -L */
 	char			**switches;	/* -n, in order */

@@ -176,6 +176,7 @@ static int		 inet6_prefix_set;
 %token	ADD AGENTX ALLOW BOOT CDROM CMDLINE CONTEXT DELAY DEVICE DISABLE DISK
 %token	DOWN ENABLE FORMAT GROUP INET6 INITRD INSTANCE INTERFACE LLADDR LOCAL
 %token	LOCKED MEMORY NET NIFS OWNER PARALLEL PATH PREFIX RDOMAIN SEV SEVES
+%token	VCPUS
 %token	SIZE SOCKET STAGGERED START SWITCH UP VM VMID
 %token	<v.number>	NUMBER
 %token	<v.string>	STRING
@@ -495,6 +496,20 @@ vm_opts		: disable			{
 			pvm.vmc.vmc_params.vcp_memory_size = size;
 			pvm.vmc.vmc_flags |= VMOP_CREATE_MEMORY;
 		}
+		| VCPUS NUMBER			{
+			if (pvm.vmc.vmc_flags & VMOP_CREATE_CPU) {
+				yyerror("vcpus specified more than once");
+				YYERROR;
+			}
+			if ($2 < 1 || $2 > VMM_MAX_VCPUS_PER_VM) {
+				yyerror("invalid number of vcpus: %lld "
+				    "(1 to %d)", (long long)$2,
+				    VMM_MAX_VCPUS_PER_VM);
+				YYERROR;
+			}
+			pvm.vmc.vmc_params.vcp_ncpus = (size_t)$2;
+			pvm.vmc.vmc_flags |= VMOP_CREATE_CPU;
+		}
 		| OWNER owner_id		{
 			pvm.vmc.vmc_owner = $2;
 			pvm.owner_set = 1;
@@ -514,6 +529,7 @@ instance_flags	: BOOT		{ pvm.vmc.vmc_insflags |= VMOP_CREATE_KERNEL; }
 		| INITRD	{ pvm.vmc.vmc_insflags |= VMOP_CREATE_INITRD; }
 		| CMDLINE	{ pvm.vmc.vmc_insflags |= VMOP_CREATE_CMDLINE; }
 		| MEMORY	{ pvm.vmc.vmc_insflags |= VMOP_CREATE_MEMORY; }
+		| VCPUS		{ pvm.vmc.vmc_insflags |= VMOP_CREATE_CPU; }
 		| INTERFACE	{ pvm.vmc.vmc_insflags |= VMOP_CREATE_NETWORK; }
 		| DISK		{ pvm.vmc.vmc_insflags |= VMOP_CREATE_DISK; }
 		| CDROM		{ pvm.vmc.vmc_insflags |= VMOP_CREATE_CDROM; }
@@ -753,6 +769,7 @@ lookup(const char *s)
 		{ "start",		START },
 		{ "switch",		SWITCH },
 		{ "up",			UP },
+		{ "vcpus",		VCPUS },
 		{ "vm",			VM }
 	};
 	const struct keywords	*p;
@@ -1794,7 +1811,7 @@ vm_instance(struct vmop_create_params *vmc)
 	if ((vmc->vmc_flags & VMOP_CREATE_MEMORY) == 0)
 		vmc->vmc_params.vcp_memory_size =
 		    par->vmc_params.vcp_memory_size;
-	if (vmc->vmc_params.vcp_ncpus == 0)
+	if ((vmc->vmc_flags & VMOP_CREATE_CPU) == 0)
 		vmc->vmc_params.vcp_ncpus = par->vmc_params.vcp_ncpus;
 	if ((vmc->vmc_flags & VMOP_CREATE_KERNEL) == 0)
 		memcpy(vmc->vmc_kernel, par->vmc_kernel,

@@ -62,6 +62,7 @@ struct vmd {
 	struct name2idlist	 known;
 	uint32_t		 nextid;
 	int			 kvmfd;
+	unsigned int		 maxcpus;	/* vCPUs KVM gives a VM */
 	const char		*conffile;
 	int			 conffile_given;
 	const char		*socket;
@@ -237,6 +238,9 @@ main(int argc, char *argv[], char *envp[])
 
 	if ((env->kvmfd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) == -1)
 		err(1, "/dev/kvm");
+	if ((n = vmm_max_vcpus(env->kvmfd)) == -1)
+		n = 1;
+	env->maxcpus = MINIMUM(n, VMM_MAX_VCPUS_PER_VM);
 
 	if (vmd_load(env->conffile, 1) == -1)
 		exit(1);
@@ -897,6 +901,12 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 
 	if (vm->vm_pid != 0 || (vm->vm_state & VM_STATE_RUNNING))
 		return (EALREADY);
+	if (vmc->vmc_params.vcp_ncpus > env->maxcpus) {
+		log_warnx("vm \"%s\": %zu vcpus, this host's KVM allows at "
+		    "most %u", vmc->vmc_params.vcp_name,
+		    vmc->vmc_params.vcp_ncpus, env->maxcpus);
+		return (VMD_CPU_INVALID);
+	}
 	if ((ret = vm_open_disks(vm, &df)) != 0)
 		return (ret);
 	if (vmc->vmc_nnics > VM_MAX_NICS_PER_VM) {
@@ -1096,6 +1106,12 @@ handle_start(struct imsg *imsg)
 		}
 		vmc.vmc_params.vcp_memory_size &= ~((size_t)1024 * 1024 - 1);
 	}
+	if ((vmc.vmc_flags & VMOP_CREATE_CPU) &&
+	    (vmc.vmc_params.vcp_ncpus < 1 ||
+	    vmc.vmc_params.vcp_ncpus > VMM_MAX_VCPUS_PER_VM)) {
+		res = EINVAL;
+		goto fail;
+	}
 
 	if ((vm = calloc(1, sizeof(*vm))) == NULL) {
 		res = ENOMEM;
@@ -1108,6 +1124,9 @@ handle_start(struct imsg *imsg)
 		if (vmc.vmc_flags & VMOP_CREATE_MEMORY)
 			vm->vm_params.vmc_params.vcp_memory_size =
 			    vmc.vmc_params.vcp_memory_size;
+		if (vmc.vmc_flags & VMOP_CREATE_CPU)
+			vm->vm_params.vmc_params.vcp_ncpus =
+			    vmc.vmc_params.vcp_ncpus;
 		if (vmc.vmc_flags & VMOP_CREATE_KERNEL)
 			strlcpy(vm->vm_params.vmc_kernel, vmc.vmc_kernel,
 			    PATH_MAX);
@@ -1125,8 +1144,9 @@ handle_start(struct imsg *imsg)
 		if (!(vmc.vmc_flags & VMOP_CREATE_MEMORY))
 			vm->vm_params.vmc_params.vcp_memory_size =
 			    VM_DEFAULT_MEMORY;
+		if (!(vmc.vmc_flags & VMOP_CREATE_CPU))
+			vm->vm_params.vmc_params.vcp_ncpus = 1;
 	}
-	vm->vm_params.vmc_params.vcp_ncpus = 1;
 	vm->vm_tty = vm->vm_tty_slave = -1;
 	vm->vm_kernel = kernel;
 	vm->vm_initrd = initrd;

@@ -68,6 +68,7 @@
 #define VMD_DISK_CORRUPT	1010	/* bad header, chain or format */
 #define VMD_SWITCH_MISSING	1011	/* -n or interface names no switch */
 #define VMD_TAP_FAILED		1012	/* no tap could be made */
+#define VMD_CPU_INVALID		1013	/* more vCPUs than KVM allows */
 
 /* exit status of a VM process, read by vmm */
 #define VM_EXIT_POWEROFF	0	/* guest powered off (S5) or was stopped */

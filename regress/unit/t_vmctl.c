@@ -718,6 +718,18 @@ test_cli_args(void)
 	run_vmctl(&r, NULL, "start", "-m", "1G", "-m", "2G", "x", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: memory specified "
 	    "multiple times\n") == 0, "memory specified multiple times");
+	run_vmctl(&r, NULL, "start", "-C", "0", "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: invalid vcpu count: 0 "
+	    "(too small; 1 to 64)\n") == 0, "start -C 0: \"%s\"", esc(r.err));
+	run_vmctl(&r, NULL, "start", "x", "-C", "65", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: invalid vcpu count: 65 "
+	    "(too large; 1 to 64)\n") == 0, "start -C 65: \"%s\"", esc(r.err));
+	run_vmctl(&r, NULL, "start", "-C", "two", "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: invalid vcpu count: two "
+	    "(invalid; 1 to 64)\n") == 0, "start -C two: \"%s\"", esc(r.err));
+	run_vmctl(&r, NULL, "start", "-C", "2", "-C", "2", "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: vcpu count specified "
+	    "multiple times\n") == 0, "vcpu count specified multiple times");
 	run_vmctl(&r, NULL, "start", "x", "-m", "1k", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: memory size must be at "
 	    "least 1MB\n") == 0, "start: memory below 1MB");
@@ -906,6 +918,22 @@ test_proto_start(void)
 		ok = memcmp(&a, &b, sizeof(a)) == 0;
 	}
 	check(ok, "start name [options] sends the same request");
+
+	run_vmctl(&r, reply_start, "start", "-C", "4", "-b", kern, "smp",
+	    NULL);
+	q = find_req(&r, IMSG_VMDOP_START_VM_REQUEST, 0);
+	ok = q != NULL && r.status == 0;
+	if (ok) {
+		memcpy(&b, q->data, sizeof(b));
+		ok = b.vmc_params.vcp_ncpus == 4 &&
+		    (b.vmc_flags & VMOP_CREATE_CPU);
+	}
+	check(ok, "start -C 4: four vcpus, VMOP_CREATE_CPU");
+	sc_result = VMD_CPU_INVALID;
+	run_vmctl(&r, reply_start, "start", "-C", "64", "-b", kern, "x", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: more vcpus than this "
+	    "host's KVM allows (see vmd's log)\n") == 0, "VMD_CPU_INVALID");
+	sc_result = 0;
 
 	run_vmctl(&r, reply_start, "start", "existing", NULL);
 	q = find_req(&r, IMSG_VMDOP_START_VM_REQUEST, 0);
