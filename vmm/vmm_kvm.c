@@ -156,6 +156,40 @@ kvm_set_routing(struct vmm_vm *vm)
 	return (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r));
 }
 
+/*
+ * The extended topology leaves (0xb, and 0x1f where the basic leaves
+ * reach it) with their SMT, core and end-of-list levels, whatever KVM
+ * listed: some hosts list only level 0, and a guest that finds no core
+ * level takes every vCPU for a package of its own.  kvm_vcpu_cpuid
+ * fills them in per vCPU.
+ */
+static void
+kvm_cpuid_topology(struct kvm_cpuid2 *c)
+{
+	static const uint32_t	 leaves[] = { 0xb, 0x1f };
+	struct kvm_cpuid_entry2	*e;
+	uint32_t		 max = 0, i, j, n, l;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0)
+			max = c->entries[i].eax;
+	for (l = 0; l < nitems(leaves); l++) {
+		if (max < leaves[l])
+			continue;
+		for (i = n = 0; i < c->nent; i++)
+			if (c->entries[i].function != leaves[l])
+				c->entries[n++] = c->entries[i];
+		c->nent = n;
+		for (j = 0; j < 3; j++) {
+			e = &c->entries[c->nent++];
+			memset(e, 0, sizeof(*e));
+			e->function = leaves[l];
+			e->index = j;
+			e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		}
+	}
+}
+
 static int
 kvm_get_cpuid(struct vmm_vm *vm)
 {
@@ -164,11 +198,12 @@ kvm_get_cpuid(struct vmm_vm *vm)
 	c = calloc(1, sizeof(*c) + KVM_MAX_CPUID * sizeof(c->entries[0]));
 	if (c == NULL)
 		return (-1);
-	c->nent = KVM_MAX_CPUID;
+	c->nent = KVM_MAX_CPUID - 6;	/* room for kvm_cpuid_topology */
 	if (ioctl(vm->vm_kvmfd, KVM_GET_SUPPORTED_CPUID, c) == -1) {
 		free(c);
 		return (-1);
 	}
+	kvm_cpuid_topology(c);
 	vm->vm_cpuid = c;
 	return (0);
 }
