@@ -186,10 +186,12 @@ find_s5(uint64_t pa, uint32_t len)
 	return -1;
 }
 
+/* Counts the enabled processors; the first MAXCPUS APIC ids are kept. */
 static int
-count_cpus(uint64_t madt, uint32_t len)
+count_cpus(uint64_t madt, uint32_t len, struct acpiinfo *ai)
 {
 	uint64_t p, end = madt + len;
+	uint32_t id;
 	uint8_t type, elen;
 	int n = 0;
 
@@ -200,10 +202,15 @@ count_cpus(uint64_t madt, uint32_t len)
 			break;
 		if (type == MADT_LAPIC && elen >= 8 &&
 		    (rd32(p + 4) & MADT_ENABLED))
-			n++;
+			id = rd8(p + 3);
 		else if (type == MADT_X2APIC && elen >= 12 &&
 		    (rd32(p + 8) & MADT_ENABLED))
-			n++;
+			id = rd32(p + 4);
+		else
+			continue;
+		if (n < MAXCPUS)
+			ai->ai_apicid[n] = id;
+		n++;
 	}
 	return n;
 }
@@ -268,7 +275,7 @@ acpi_lookup(uint64_t hint, struct acpiinfo *ai)
 
 	if ((why = sdt_check(madt, "APIC", &madtlen)) != NULL)
 		return fail(ai, "APIC", why);
-	ai->ai_cpus = count_cpus(madt, madtlen);
+	ai->ai_cpus = count_cpus(madt, madtlen, ai);
 
 	ai->ai_sci = rd16(fadt + FADT_SCI_INT);
 	ai->ai_smi_cmd = rd32(fadt + FADT_SMI_CMD);

@@ -251,6 +251,32 @@ waitfor "POWEROFF FAILED" 30
 finish noacpi 2
 expect noacpi "ACPI FAIL no RSDP" "POWEROFF FAILED"
 
+# Four CPUs in one package: the APs start (INIT, STARTUP through the
+# xAPIC), report, tick at 10 Hz and take IPIs; the BSP keeps its devices.
+SRUN=smp,smpstat,tick:1,smpstat,smpipi,smpstat,smp,acpi,tick:1,poweroff
+start smp -smp 4,sockets=1,cores=4,threads=1 -kernel "$O/guest-pvh.elf" \
+    -append "run=$SRUN"
+finish smp 60 && ok "smp: powered off" || bad "smp: still running"
+expect smp "SMP CPU 0 apicid=0 cpuid=0 x2apic=0 count=4" \
+    "SMP CPU 1 apicid=1 cpuid=1 x2apic=1 count=4" \
+    "SMP CPU 2 apicid=2 cpuid=2 x2apic=2 count=4" \
+    "SMP CPU 3 apicid=3 cpuid=3 x2apic=3 count=4" \
+    "SMP OK cpus=4" "SMPSTAT END 3" "SMPIPI OK cpus=4" \
+    "ACPI OK cpus=4 " "TICK 1" POWEROFF
+expect_not "smp: no failure" FAIL
+[ "$(grep -c '^SMP OK cpus=4' "$log")" -eq 2 ] &&
+    ok "smp: smp again says OK" || bad "smp: smp again"
+# per AP: the timer ticked between the first two smpstat, the third
+# saw one IPI more than the second
+tr -d '\r' < "$log" | awk '
+    /^SMPSTAT END / { b++ }
+    /^SMPSTAT [0-9]+ / { split($3, t, "="); split($4, p, "=")
+	tk[b, $2] = t[2]; ip[b, $2] = p[2] }
+    END { for (i = 1; i <= 3; i++)
+	if (tk[1, i] <= tk[0, i] || ip[2, i] != ip[1, i] + 1) exit 1
+	exit b != 3 }' && ok "smp: each AP ticks and takes an IPI" ||
+    bad "smp: AP ticks or IPIs"
+
 # ---- virtio: blk (read-write and read-only), scsi CD-ROM, rng ----
 
 B=$O/blkpat

@@ -448,6 +448,7 @@ static const struct command {
 	{ "ignorebutton",	cmd_ignorebutton },
 	{ "mem",		cmd_mem },
 	{ "pio",		cmd_pio },
+	{ "count",		cmd_count },
 	{ "virtio",		cmd_virtio },
 	{ "msix",		cmd_msix },
 	{ "blkinfo",		cmd_blkinfo },
@@ -478,6 +479,15 @@ static const struct command {
 	{ "netserve",		cmd_netserve },
 	{ "netsend",		cmd_netsend },
 	{ "netbig",		cmd_netbig },
+	{ "smp",		cmd_smp },
+	{ "smpstat",		cmd_smpstat },
+	{ "smpipi",		cmd_smpipi },
+	{ "vmmci",		cmd_vmmci },
+	{ "vmmcimode",		cmd_vmmcimode },
+	{ "vmmcistat",		cmd_vmmcistat },
+	{ "vmmcitime",		cmd_vmmcitime },
+	{ "vmmcihalt",		cmd_vmmcihalt },
+	{ "vmmcifuzz",		cmd_vmmcifuzz },
 	{ "help",		cmd_help },
 };
 
@@ -511,6 +521,7 @@ run_command(const char *name, const char *arg)
 void
 service(void)
 {
+	vmmci_service();
 	if (!button_pending || in_poweroff)
 		return;
 	button_pending = 0;

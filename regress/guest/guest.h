@@ -36,10 +36,15 @@
 
 #define FNV_INIT	0x811c9dc5
 
+#define MAXCPUS		64	/* CPUs smp starts and tracks */
+#define TRAMP_PA	0x8000	/* the APs' real-mode entry (SIPI 0x08) */
+
 #define NIDT		64	/* exceptions 0-31, PIC vectors 0x20-0x2f, */
 #define VEC_MSI		0x30	/* the virtio devices' MSI-X vectors, */
 #define VEC_MSI2	0x31	/* one moved away from them by blkmsix */
 #define VEC_TIMER	0x32	/* the local APIC's timer (tscdl) */
+#define VEC_SMPTIMER	0x33	/* an AP's local APIC timer (smp) */
+#define VEC_SMPIPI	0x34	/* the BSP's IPI to an AP (smpipi) */
 #define VEC_SPURIOUS	0x3f	/* the local APIC's spurious vector */
 #define IRQ_BASE	0x20
 
@@ -76,6 +81,7 @@ struct acpiinfo {
 	int		 ai_ok;
 	const char	*ai_err;
 	int		 ai_cpus;
+	uint32_t	 ai_apicid[MAXCPUS];	/* the first MAXCPUS of them */
 	int		 ai_s5;
 	uint32_t	 ai_pm1a_evt;
 	uint32_t	 ai_pm1a_cnt;
@@ -316,6 +322,25 @@ void		 cmd_ping(const char *);
 void		 cmd_netserve(const char *);
 void		 cmd_netsend(const char *);
 void		 cmd_netbig(const char *);
+
+/* smp.c */
+void		 smp_intr(uint64_t);
+void		 cmd_smp(const char *);
+void		 cmd_smpstat(const char *);
+void		 cmd_smpipi(const char *);
+
+/* count.c */
+void		 cmd_count(const char *);
+
+/* vmmci.c */
+void		 vmmci_intr(int);
+void		 vmmci_service(void);
+void		 cmd_vmmci(const char *);
+void		 cmd_vmmcimode(const char *);
+void		 cmd_vmmcistat(const char *);
+void		 cmd_vmmcitime(const char *);
+void		 cmd_vmmcihalt(const char *);
+void		 cmd_vmmcifuzz(const char *);
 
 /* main.c */
 void		 kmain(uint64_t, uint64_t) __attribute__((__noreturn__));

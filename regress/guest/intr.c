@@ -177,6 +177,10 @@ irq_handler(uint64_t vec)
 		lapic_eoi();
 		return;
 	}
+	if (vec == VEC_SMPTIMER || vec == VEC_SMPIPI) {
+		smp_intr(vec);		/* on an AP */
+		return;
+	}
 	if (vec >= IRQ_BASE + 16)
 		return;		/* the APIC's spurious vector: no EOI */
 	switch (irq) {
@@ -209,6 +213,8 @@ irq_handler(uint64_t vec)
 	/* Virtio devices may share any PCI IRQ, the SCI's too. */
 	if (irq != IRQ_PIT && (vio_irqmask & (1 << irq)))
 		vio_intr(irq);
+	if (irq != IRQ_PIT)
+		vmmci_intr(irq);
 	if (irq >= 8)
 		outb(PIC2_CMD, PIC_EOI);
 	outb(PIC1_CMD, PIC_EOI);
