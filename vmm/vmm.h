@@ -117,6 +117,37 @@ struct vmm_exit {
 struct vmm_vm;
 struct vmm_vcpu;
 
+/*
+ * Saved state, for vmctl send and receive: what the hypervisor keeps of
+ * a VM (interrupt controllers, PIT, clock), of each vCPU (registers,
+ * FPU, MSRs, LAPIC, pending events, run state) and the CPUID the guest
+ * was given, each as an opaque, versioned blob of tagged records that
+ * only the hypervisor's side reads.
+ *
+ * Save with the VM paused (vmm_vm_pause) and no vCPU inside
+ * vmm_vcpu_run, every exit it returned handled (an IN's data filled in):
+ * vmm_vcpu_save finishes that exit without running the guest on, or
+ * fails with EBUSY inside a string I/O instruction (run the vCPU on and
+ * save again).  Restore into a VM built the same way: vmm_vm_create
+ * with as many vCPUs, vmm_vm_set_cpuid before the vCPUs are created,
+ * guest memory added and filled, then vmm_vm_restore and
+ * vmm_vcpu_restore of each vCPU.  The VM is then paused: vmm_vm_unpause
+ * starts it where it was.  One thread saves or restores a VM.
+ *
+ * The restore functions check a blob whole before they change anything,
+ * so a refused blob (truncated, a record missing, repeated, unknown or
+ * of the wrong size, another version, another vCPU's) leaves the target
+ * as it was; they write why, one line, in why (whylen bytes, NUL
+ * included) and return -1 with errno set.  Only the kernel refusing a
+ * value part way through a vCPU restore leaves it half restored: that
+ * VM is to be destroyed.
+ */
+struct vmm_blob {			/* zeroed before its first use */
+	uint8_t		*b_data;
+	size_t		 b_len;
+	size_t		 b_cap;
+};
+
 /* the signal vmm_vcpu_kick() sends; its handler is installed for you */
 int		 vmm_kick_signal(void);
 
@@ -137,7 +168,21 @@ int		 vmm_vm_ioeventfd(struct vmm_vm *, uint16_t, unsigned int,
 		    int64_t, int);
 int		 vmm_vm_pause(struct vmm_vm *);
 int		 vmm_vm_unpause(struct vmm_vm *);
+void		 vmm_vm_clock_advance(struct vmm_vm *, uint64_t);
 void		 vmm_vm_destroy(struct vmm_vm *);
+
+/* each save appends one blob to the vmm_blob; 0, or -1 (logged) */
+void		 vmm_blob_free(struct vmm_blob *);
+int		 vmm_cpuid_save(struct vmm_vm *, struct vmm_blob *);
+/* 0 if this host can give the guest that CPUID, else -1 and why */
+int		 vmm_cpuid_check(struct vmm_vm *, const void *, size_t,
+		    char *, size_t);
+/* checks as vmm_cpuid_check, then gives it to the vCPUs created next */
+int		 vmm_vm_set_cpuid(struct vmm_vm *, const void *, size_t,
+		    char *, size_t);
+int		 vmm_vm_save(struct vmm_vm *, struct vmm_blob *);
+int		 vmm_vm_restore(struct vmm_vm *, const void *, size_t,
+		    char *, size_t);
 
 struct vmm_vcpu	*vmm_vcpu_create(struct vmm_vm *, unsigned int);
 int		 vmm_vcpu_set_regs(struct vmm_vcpu *,
@@ -146,5 +191,8 @@ int		 vmm_vcpu_get_regs(struct vmm_vcpu *, struct vmm_regs *);
 void		 vmm_vcpu_set_thread(struct vmm_vcpu *, pthread_t);
 int		 vmm_vcpu_run(struct vmm_vcpu *, struct vmm_exit *);
 void		 vmm_vcpu_kick(struct vmm_vcpu *);
+int		 vmm_vcpu_save(struct vmm_vcpu *, struct vmm_blob *);
+int		 vmm_vcpu_restore(struct vmm_vcpu *, const void *, size_t,
+		    char *, size_t);
 
 #endif /* VMM_H */
