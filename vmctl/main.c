@@ -244,6 +244,12 @@ vmmaction(struct parse_result *res)
 	case CMD_UNPAUSE:
 		ret = vm_pause(res->id, res->name, 0);
 		break;
+	case CMD_SEND:
+		ret = vm_send(res->id, res->name);
+		break;
+	case CMD_RECEIVE:
+		ret = vm_receive(res->name);
+		break;
 	case CMD_LOAD:
 		ret = vmctl_simple(IMSG_VMDOP_LOAD, res->path,
 		    strlen(res->path) + 1);
@@ -744,7 +750,7 @@ ctl_send(struct parse_result *res, int argc, char *argv[])
 		ctl_usage(res->ctl);
 	if (parse_vmid(res, argv[1], 1) == -1)
 		errx(1, "invalid id: %s", argv[1]);
-	errx(1, "send: not supported yet");
+	return (vmmaction(res));
 }
 
 static int
@@ -752,9 +758,11 @@ ctl_receive(struct parse_result *res, int argc, char *argv[])
 {
 	if (argc != 2)
 		ctl_usage(res->ctl);
-	if (!vm_name_valid(argv[1]))
+	if (!vm_name_valid(argv[1]) || strlen(argv[1]) >= VMM_MAX_NAME_LEN)
 		errx(1, "invalid VM name");
-	errx(1, "receive: not supported yet");
+	if ((res->name = strdup(argv[1])) == NULL)
+		err(1, "strdup");
+	return (vmmaction(res));
 }
 
 /*

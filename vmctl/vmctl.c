@@ -42,6 +42,7 @@
 #include "vmd.h"
 #include "disk.h"
 #include "vmctl.h"
+#include "vmstate.h"
 
 #define QCOW2_MAGIC	"QFI\xfb"
 
@@ -222,17 +223,106 @@ open_image(const char *path, const char *what)
 	return (fd);
 }
 
+/*
+ * The answer to a start or a receive: the VM's id and tty, or why not.
+ * With autoconnect, its console.
+ */
+static int
+start_complete(int autoconnect, const char *what)
+{
+	struct vmop_result	 vmr;
+	struct imsg		 imsg;
+	char			 tty[VM_TTYNAME_MAX];
+	int			 ret;
+
+	vmctl_recv(&imsg);
+	if (imsg_get_type(&imsg) != IMSG_VMDOP_START_VM_RESPONSE ||
+	    vmctl_result(&imsg, &vmr) == -1) {
+		imsg_free(&imsg);
+		warnx("unexpected response received from vmd");
+		return (1);
+	}
+	imsg_free(&imsg);
+
+	ret = 1;
+	switch (vmr.vmr_result) {
+	case 0:
+		ret = 0;
+		break;
+	case VMD_BIOS_MISSING:
+		warnx("vmm bios firmware file not found.");
+		break;
+	case VMD_DISK_MISSING:
+		warnx("could not open disk image(s)");
+		break;
+	case VMD_DISK_INVALID:
+		warnx("specified disk image(s) are not regular files");
+		break;
+	case VMD_DISK_LOCKED:
+		warnx("disk image(s) in use by another vm");
+		break;
+	case VMD_DISK_CORRUPT:
+		warnx("disk image(s) corrupt or of an unsupported format "
+		    "(see vmd's log)");
+		break;
+	case VMD_CDROM_MISSING:
+		warnx("could not find specified iso image");
+		break;
+	case VMD_CDROM_INVALID:
+		warnx("specified iso image is not a regular file");
+		break;
+	case VMD_PARENT_INVALID:
+		warnx("invalid template");
+		break;
+	case VMD_SWITCH_MISSING:
+		warnx("could not find specified switch");
+		break;
+	case VMD_TAP_FAILED:
+		warnx("could not open a tap interface (see vmd's log)");
+		break;
+	case VMD_CPU_INVALID:
+		warnx("more vcpus than this host's KVM allows (see vmd's log)");
+		break;
+	case VMD_RECV_FORMAT:
+		warnx("not a VM stream of this vmd, or of another version "
+		    "(see vmd's log)");
+		break;
+	case VMD_RECV_TRUNCATED:
+		warnx("the VM stream is truncated (see vmd's log)");
+		break;
+	case VMD_RECV_CORRUPT:
+		warnx("the VM stream is corrupt (see vmd's log)");
+		break;
+	case VMD_RECV_CPU:
+		warnx("this host cannot give the VM the CPU it had "
+		    "(see vmd's log)");
+		break;
+	default:
+		errno = vmr.vmr_result;
+		warn("%s vm command failed", what);
+		break;
+	}
+	if (ret != 0)
+		return (ret);
+
+	if (autoconnect) {
+		(void)strlcpy(tty, vmr.vmr_ttyname, sizeof(tty));
+		vmctl_close();
+		return (console_attach(tty));
+	}
+	warnx("started vm %d successfully, tty %s", vmr.vmr_id,
+	    vmr.vmr_ttyname);
+	return (0);
+}
+
 int
 vm_start(struct parse_result *res)
 {
 	struct vmop_create_params	*vmc;
 	struct vm_create_params		*vcp;
-	struct vmop_result		 vmr;
-	struct imsg			 imsg;
-	char				 tty[VM_TTYNAME_MAX];
 	uint64_t			 memsize = res->size;
 	unsigned int			 flags = 0;
-	int				 nnics, nplain, i, n, ret;
+	int				 nnics, nplain, i, n;
 	int				 kernelfd = -1, initrdfd = -1;
 
 	/* -i is the total; -L and -n fill it first, plain ones the rest */
@@ -359,70 +449,85 @@ vm_start(struct parse_result *res)
 	free(vmc);
 	vmctl_flush();
 
+	return (start_complete(res->autoconnect, "start"));
+}
+
+/*
+ * send, receive
+ */
+
+/*
+ * The VM, whole, to standard output, which vmd writes itself; the VM
+ * ends once it is sent, as upstream's does.
+ */
+int
+vm_send(uint32_t id, const char *name)
+{
+	struct vmop_id		 vid;
+	struct vmop_result	 vmr;
+	struct imsg		 imsg;
+
+	if (isatty(STDOUT_FILENO))
+		errx(1, "send: standard output is a terminal");
+	memset(&vid, 0, sizeof(vid));
+	vid.vid_id = id;
+	if (name != NULL)
+		(void)strlcpy(vid.vid_name, name, sizeof(vid.vid_name));
+	vmctl_compose(IMSG_VMDOP_SEND_VM_REQUEST, STDOUT_FILENO, &vid,
+	    sizeof(vid));
+	vmctl_flush();
+
 	vmctl_recv(&imsg);
-	if (imsg_get_type(&imsg) != IMSG_VMDOP_START_VM_RESPONSE ||
+	if (imsg_get_type(&imsg) != IMSG_VMDOP_SEND_VM_RESPONSE ||
 	    vmctl_result(&imsg, &vmr) == -1) {
 		imsg_free(&imsg);
 		warnx("unexpected response received from vmd");
 		return (1);
 	}
 	imsg_free(&imsg);
-
-	ret = 1;
-	switch (vmr.vmr_result) {
-	case 0:
-		ret = 0;
-		break;
-	case VMD_BIOS_MISSING:
-		warnx("vmm bios firmware file not found.");
-		break;
-	case VMD_DISK_MISSING:
-		warnx("could not open disk image(s)");
-		break;
-	case VMD_DISK_INVALID:
-		warnx("specified disk image(s) are not regular files");
-		break;
-	case VMD_DISK_LOCKED:
-		warnx("disk image(s) in use by another vm");
-		break;
-	case VMD_DISK_CORRUPT:
-		warnx("disk image(s) corrupt or of an unsupported format "
-		    "(see vmd's log)");
-		break;
-	case VMD_CDROM_MISSING:
-		warnx("could not find specified iso image");
-		break;
-	case VMD_CDROM_INVALID:
-		warnx("specified iso image is not a regular file");
-		break;
-	case VMD_PARENT_INVALID:
-		warnx("invalid template");
-		break;
-	case VMD_SWITCH_MISSING:
-		warnx("could not find specified switch");
-		break;
-	case VMD_TAP_FAILED:
-		warnx("could not open a tap interface (see vmd's log)");
-		break;
-	case VMD_CPU_INVALID:
-		warnx("more vcpus than this host's KVM allows (see vmd's log)");
-		break;
-	default:
+	if (vmr.vmr_result != 0) {
 		errno = vmr.vmr_result;
-		warn("start vm command failed");
-		break;
+		warn("send vm command failed");
+		return (1);
 	}
-	if (ret != 0)
-		return (ret);
-
-	if (res->autoconnect) {
-		(void)strlcpy(tty, vmr.vmr_ttyname, sizeof(tty));
-		vmctl_close();
-		return (console_attach(tty));
-	}
-	warnx("started vm %d successfully, tty %s", vmr.vmr_id,
-	    vmr.vmr_ttyname);
 	return (0);
+}
+
+/*
+ * A VM from standard input, under a new name.  vmctl reads the stream's
+ * first bytes (its header and the VM's parameters) and hands them to
+ * vmd with the rest, so vmd never waits on a client's descriptor.
+ */
+int
+vm_receive(const char *name)
+{
+	struct vmop_id	 vid;
+	uint8_t		*buf;
+	size_t		 len = sizeof(vid) + VMS_PREFIX_LEN, off;
+	ssize_t		 n;
+
+	if (isatty(STDIN_FILENO))
+		errx(1, "receive: standard input is a terminal");
+	if ((buf = calloc(1, len)) == NULL)
+		err(1, "calloc");
+	memset(&vid, 0, sizeof(vid));
+	(void)strlcpy(vid.vid_name, name, sizeof(vid.vid_name));
+	memcpy(buf, &vid, sizeof(vid));
+	for (off = sizeof(vid); off < len; off += n) {
+		if ((n = read(STDIN_FILENO, buf + off, len - off)) == -1) {
+			if (errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			err(1, "receive: standard input");
+		}
+		if (n == 0)
+			errx(1, "receive: the VM stream is truncated");
+	}
+	vmctl_compose(IMSG_VMDOP_RECEIVE_VM_REQUEST, STDIN_FILENO, buf, len);
+	free(buf);
+	vmctl_flush();
+	return (start_complete(0, "receive"));
 }
 
 /*

@@ -109,6 +109,8 @@ int	 vmctl_simple(uint32_t, const void *, size_t);
 /* vmctl.c: operations, each returns 0 or 1 (the exit status) */
 int	 vm_start(struct parse_result *);
 int	 vm_terminate(uint32_t, const char *, unsigned int);
+int	 vm_send(uint32_t, const char *);
+int	 vm_receive(const char *);
 int	 vm_waitfor(uint32_t, const char *);
 int	 vm_pause(uint32_t, const char *, int);
 int	 vm_status(uint32_t, const char *, int);

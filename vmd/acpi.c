@@ -32,6 +32,7 @@
 #include "bytes.h"
 #include "log.h"
 #include "pci.h"
+#include "vmstate.h"
 
 #define ACPI_OEMID		"VMDLNX"
 #define ACPI_OEMTABLEID		"VMDLINUX"
@@ -1050,4 +1051,68 @@ acpi_pm_unpause(struct acpi_pm *pm)
 		pm->paused = 0;
 	}
 	pthread_mutex_unlock(&pm->mtx);
+}
+
+/*
+ * What send carries: the registers and the PM timer's count in
+ * nanoseconds, which goes on from there on the receiving side.
+ */
+struct acpi_pm_state {
+	uint16_t	 sts;
+	uint16_t	 en;
+	uint16_t	 cnt;
+	uint16_t	 pad;
+	uint64_t	 timer_ns;
+} __attribute__((packed));
+
+static uint64_t
+ts_ns(const struct timespec *ts)
+{
+	return ((uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec);
+}
+
+/* The guest is paused, and so is the timer. */
+int
+acpi_pm_save(struct acpi_pm *pm, struct vms_writer *w)
+{
+	struct acpi_pm_state	s;
+	struct timespec		ts;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&pm->mtx);
+	s.sts = pm->sts;
+	s.en = pm->en;
+	s.cnt = pm->cnt;
+	if (pm->paused)
+		ts = pm->paused_at;
+	else
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	s.timer_ns = ts_ns(&ts) - pm->paused_ns;
+	pthread_mutex_unlock(&pm->mtx);
+	return (vms_put(w, VMS_PM, 0, &s, sizeof(s)));
+}
+
+/* Before the guest runs: the timer stands at the saved count, paused. */
+const char *
+acpi_pm_restore(struct acpi_pm *pm, const void *p, size_t len)
+{
+	struct acpi_pm_state	s;
+	struct timespec		ts;
+
+	if (len != sizeof(s))
+		return ("wrong size");
+	memcpy(&s, p, sizeof(s));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&pm->mtx);
+	pm->sts = s.sts;
+	pm->en = s.en;
+	pm->cnt = s.cnt & ~PM1_SLP_EN;
+	pm->paused = 1;
+	pm->paused_at = ts;
+	/* modulo 2^64: the sender's uptime may exceed ours */
+	pm->paused_ns = ts_ns(&ts) - s.timer_ns;
+	pm->sci = 0;
+	acpi_pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->mtx);
+	return (NULL);
 }

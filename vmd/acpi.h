@@ -108,5 +108,8 @@ struct acpi_pm	*acpi_pm_init(struct vm *);
 void		 acpi_pm_powerbutton(struct acpi_pm *);
 void		 acpi_pm_pause(struct acpi_pm *);
 void		 acpi_pm_unpause(struct acpi_pm *);
+struct vms_writer;
+int		 acpi_pm_save(struct acpi_pm *, struct vms_writer *);
+const char	*acpi_pm_restore(struct acpi_pm *, const void *, size_t);
 
 #endif /* ACPI_H */

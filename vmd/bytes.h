@@ -78,4 +78,25 @@ put64(uint8_t *p, size_t off, uint64_t v)
 	memcpy(p + off, &v, sizeof(v));
 }
 
+/* len (1 to 8) bytes: a register of that width, as the guest sees it */
+static inline void
+put_le(uint8_t *p, uint64_t v, unsigned int len)
+{
+	unsigned int	i;
+
+	for (i = 0; i < len; i++)
+		p[i] = v >> (8 * i);
+}
+
+static inline uint64_t
+get_le(const uint8_t *p, unsigned int len)
+{
+	uint64_t	v = 0;
+	unsigned int	i;
+
+	for (i = 0; i < len; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return (v);
+}
+
 #endif /* BYTES_H */

@@ -33,6 +33,7 @@
 
 #include "acpi.h"
 #include "fw_cfg.h"
+#include "vmstate.h"
 #include "log.h"
 
 #define FW_CFG_PORT_SEL		0x510
@@ -362,5 +363,44 @@ fw_cfg_init(struct vm *vm, const struct fw_cfg_boot *boot)
 	return (fc);
  fail:
 	log_warn("%s", __func__);
+	return (NULL);
+}
+
+/* what send carries: the selected item and where its reader is */
+struct fw_cfg_state {
+	uint16_t	 key;		/* 0xffff: none */
+	uint16_t	 pad;
+	uint32_t	 dma_hi;
+	uint64_t	 off;
+} __attribute__((packed));
+
+int
+fw_cfg_save(struct fw_cfg *fc, struct vms_writer *w)
+{
+	struct fw_cfg_state	s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&fc->mtx);
+	s.key = fc->cur != NULL ? fc->cur->key : 0xffff;
+	s.dma_hi = fc->dma_hi;
+	s.off = fc->off;
+	pthread_mutex_unlock(&fc->mtx);
+	return (vms_put(w, VMS_FWCFG, 0, &s, sizeof(s)));
+}
+
+const char *
+fw_cfg_restore(struct fw_cfg *fc, const void *p, size_t len)
+{
+	struct fw_cfg_state	s;
+
+	if (len != sizeof(s))
+		return ("wrong size");
+	memcpy(&s, p, sizeof(s));
+	pthread_mutex_lock(&fc->mtx);
+	fc->cur = s.key == 0xffff ? NULL : fw_cfg_find(fc, s.key);
+	/* past the end reads as the end does: zeros */
+	fc->off = fc->cur != NULL ? MINIMUM(s.off, fc->cur->len) : 0;
+	fc->dma_hi = s.dma_hi;
+	pthread_mutex_unlock(&fc->mtx);
 	return (NULL);
 }

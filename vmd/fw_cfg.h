@@ -42,5 +42,8 @@ struct fw_cfg_boot {
 
 struct fw_cfg;
 struct fw_cfg	*fw_cfg_init(struct vm *, const struct fw_cfg_boot *);
+struct vms_writer;
+int		 fw_cfg_save(struct fw_cfg *, struct vms_writer *);
+const char	*fw_cfg_restore(struct fw_cfg *, const void *, size_t);
 
 #endif /* FW_CFG_H */

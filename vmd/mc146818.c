@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "mc146818.h"
+#include "vmstate.h"
 
 #define MC_SEC		0x00
 #define MC_ASEC		0x01
@@ -472,6 +473,56 @@ mc146818_start(struct mc146818 *rtc)
 {
 	rtc->paused = 0;
 	rtc_timers(rtc);
+}
+
+/*
+ * What send carries: the index, every register and the guest's offset
+ * from the host's clock, so that its RTC keeps time with the receiving
+ * host's as it did with ours.
+ */
+struct mc146818_state {
+	uint8_t		 idx;
+	uint8_t		 pad[7];
+	int64_t		 offset;
+	uint8_t		 regs[NVRAM_SIZE];
+} __attribute__((packed));
+
+int
+mc146818_save(struct mc146818 *rtc, struct vms_writer *w)
+{
+	struct mc146818_state	s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&rtc->mtx);
+	s.idx = rtc->idx;
+	s.offset = rtc->offset;
+	memcpy(s.regs, rtc->regs, sizeof(s.regs));
+	pthread_mutex_unlock(&rtc->mtx);
+	return (vms_put(w, VMS_RTC, 0, &s, sizeof(s)));
+}
+
+/* Before the guest runs, on the event thread; timers follow A and B. */
+const char *
+mc146818_restore(struct mc146818 *rtc, const void *p, size_t len)
+{
+	struct mc146818_state	s;
+
+	if (len != sizeof(s))
+		return ("wrong size");
+	memcpy(&s, p, sizeof(s));
+	/* a clock thousands of years off is no clock */
+	if (s.offset > (int64_t)1 << 40 || s.offset < -((int64_t)1 << 40))
+		return ("clock offset out of range");
+	pthread_mutex_lock(&rtc->mtx);
+	rtc->idx = s.idx & 0x7f;
+	rtc->offset = s.offset;
+	memcpy(rtc->regs, s.regs, sizeof(rtc->regs));
+	rtc_now(rtc, &rtc->last_upd, NULL);
+	rtc->irq_level = 0;
+	rtc_update_irq(rtc);
+	pthread_mutex_unlock(&rtc->mtx);
+	rtc_timers(rtc);
+	return (NULL);
 }
 
 static void

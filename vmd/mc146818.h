@@ -31,5 +31,8 @@ struct mc146818;
 struct mc146818	*mc146818_init(struct vm *);
 void		 mc146818_start(struct mc146818 *);
 void		 mc146818_stop(struct mc146818 *);
+struct vms_writer;
+int		 mc146818_save(struct mc146818 *, struct vms_writer *);
+const char	*mc146818_restore(struct mc146818 *, const void *, size_t);
 
 #endif /* MC146818_H */

@@ -39,6 +39,7 @@
 
 #include "log.h"
 #include "ns8250.h"
+#include "vmstate.h"
 
 /* registers */
 #define COM_DATA	0	/* RBR, THR; DLL with DLAB */
@@ -461,6 +462,72 @@ ns8250_start(struct ns8250 *com)
 	com->paused = 0;
 	ns8250_read_start(com);
 	pthread_mutex_unlock(&com->mtx);
+}
+
+/* what send carries: the registers and what the FIFO holds */
+struct ns8250_state {
+	uint8_t		 ier, fcr, lcr, mcr, lsr_err, msr, scr, dll, dlm;
+	uint8_t		 thre;
+	uint8_t		 rxlen;
+	uint8_t		 pad;
+	uint8_t		 rx[COM_FIFO_SIZE];	/* oldest first */
+} __attribute__((packed));
+
+/* The guest is paused: nothing changes the registers under us. */
+int
+ns8250_save(struct ns8250 *com, struct vms_writer *w)
+{
+	struct ns8250_state	s;
+	size_t			i;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&com->mtx);
+	s.ier = com->ier;
+	s.fcr = com->fcr;
+	s.lcr = com->lcr;
+	s.mcr = com->mcr;
+	s.lsr_err = com->lsr_err;
+	s.msr = com->msr;
+	s.scr = com->scr;
+	s.dll = com->dll;
+	s.dlm = com->dlm;
+	s.thre = com->thre != 0;
+	s.rxlen = com->rxlen;
+	for (i = 0; i < com->rxlen; i++)
+		s.rx[i] = com->rxbuf[(com->rxhead + i) % COM_FIFO_SIZE];
+	pthread_mutex_unlock(&com->mtx);
+	return (vms_put(w, VMS_SERIAL, 0, &s, sizeof(s)));
+}
+
+/* Before the guest runs; the interrupt line follows the registers. */
+const char *
+ns8250_restore(struct ns8250 *com, const void *p, size_t len)
+{
+	struct ns8250_state	s;
+
+	if (len != sizeof(s))
+		return ("wrong size");
+	memcpy(&s, p, sizeof(s));
+	if (s.rxlen > COM_FIFO_SIZE)
+		return ("FIFO overflows");
+	pthread_mutex_lock(&com->mtx);
+	com->ier = s.ier & 0x0f;
+	com->fcr = s.fcr;
+	com->lcr = s.lcr;
+	com->mcr = s.mcr & MCR_MASK;
+	com->lsr_err = s.lsr_err & (LSR_OE | LSR_BI);
+	com->msr = s.msr;
+	com->scr = s.scr;
+	com->dll = s.dll;
+	com->dlm = s.dlm;
+	com->thre = s.thre != 0;
+	memcpy(com->rxbuf, s.rx, sizeof(com->rxbuf));
+	com->rxhead = 0;
+	com->rxlen = s.rxlen;
+	com->irq_level = 0;
+	com_update_irq(com);
+	pthread_mutex_unlock(&com->mtx);
+	return (NULL);
 }
 
 /*

@@ -31,5 +31,8 @@ struct ns8250;
 struct ns8250	*ns8250_init(struct vm *, int, uint16_t, unsigned int);
 void		 ns8250_start(struct ns8250 *);
 void		 ns8250_stop(struct ns8250 *);
+struct vms_writer;
+int		 ns8250_save(struct ns8250 *, struct vms_writer *);
+const char	*ns8250_restore(struct ns8250 *, const void *, size_t);
 
 #endif /* NS8250_H */

@@ -37,6 +37,7 @@
 
 #include "log.h"
 #include "pci.h"
+#include "vmstate.h"
 
 /* config space registers */
 #define PCI_ID			0x00
@@ -407,5 +408,76 @@ pci_init(struct vm *vm)
 	return (pci);
  fail:
 	free(pci);
+	return (NULL);
+}
+
+/*
+ * What send carries: the address register and, per device, what the
+ * guest can change here: the command and status word and which BARs
+ * it is sizing.  Capabilities belong to their devices (virtio saves its
+ * MSI-X); identification and wiring are rebuilt the same from the
+ * parameters.  Interrupt lines are asserted again by their devices.
+ */
+struct pci_state_dev {
+	uint32_t	 cmdsts;
+	uint8_t		 sizing;	/* bit n: BAR n */
+	uint8_t		 pad[3];
+} __attribute__((packed));
+
+struct pci_state {
+	uint32_t		 addr;
+	uint32_t		 ndevs;
+	struct pci_state_dev	 devs[PCI_MAX_DEVICES];
+} __attribute__((packed));
+
+int
+pci_save(struct pci *pci, struct vms_writer *w)
+{
+	struct pci_state	 s;
+	struct pci_dev		*d;
+	int			 i, n;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&pci->mtx);
+	s.addr = pci->addr;
+	s.ndevs = pci->ndevs;
+	for (i = 0; i < pci->ndevs; i++) {
+		d = pci->devs[i];
+		s.devs[i].cmdsts = cfg_get32(d->cfg, PCI_COMMAND);
+		for (n = 0; n < d->nbars; n++)
+			if (d->bars[n].sizing)
+				s.devs[i].sizing |= 1 << n;
+	}
+	pthread_mutex_unlock(&pci->mtx);
+	return (vms_put(w, VMS_PCI, 0, &s, sizeof(s)));
+}
+
+const char *
+pci_restore(struct pci *pci, const void *p, size_t len)
+{
+	struct pci_state	*s;
+	struct pci_dev		*d;
+	int			 i, n;
+
+	if (len != sizeof(*s))
+		return ("wrong size");
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return ("out of memory");
+	memcpy(s, p, sizeof(*s));
+	pthread_mutex_lock(&pci->mtx);
+	if (s->ndevs != (uint32_t)pci->ndevs) {
+		pthread_mutex_unlock(&pci->mtx);
+		free(s);
+		return ("another number of PCI devices");
+	}
+	pci->addr = s->addr & 0x80fffffc;
+	for (i = 0; i < pci->ndevs; i++) {
+		d = pci->devs[i];
+		cfg_put32(d->cfg, PCI_COMMAND, s->devs[i].cmdsts);
+		for (n = 0; n < d->nbars; n++)
+			d->bars[n].sizing = (s->devs[i].sizing >> n) & 1;
+	}
+	pthread_mutex_unlock(&pci->mtx);
+	free(s);
 	return (NULL);
 }

@@ -76,5 +76,8 @@ int		 pci_add_bar(struct pci *, int, int, vm_io_fn, vm_mmio_fn,
 int		 pci_get_irq(struct pci *, int);
 void		 pci_set_irq(struct pci *, int, int);
 uint8_t		*pci_cfg_space(struct pci *, int);
+struct vms_writer;
+int		 pci_save(struct pci *, struct vms_writer *);
+const char	*pci_restore(struct pci *, const void *, size_t);
 
 #endif /* PCI_H */

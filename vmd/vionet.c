@@ -533,6 +533,14 @@ vionet_rx_run(struct vionet *sc)
 		vionet_rx_release(sc);
 		sc->rxlen = 0;
 	}
+	if (virtio_frozen(&sc->dev)) {
+		/* the VM is being saved: what we hold goes back unused */
+		if (sc->nheld > 0)
+			vq_unpop(vq, sc->nheld, vionet_held(sc, 0)->gen);
+		sc->nheld = sc->hhead = 0;
+		sc->hroom = 0;
+		return (RX_STARVED);
+	}
 	for (i = 0; i < RX_BATCH; i++) {
 		if (sc->rxlen == 0) {
 			pthread_mutex_lock(&sc->imtx);

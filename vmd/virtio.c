@@ -35,9 +35,12 @@
 #include <unistd.h>
 
 #include "disk.h"
+#include "bytes.h"
 #include "log.h"
 #include "pci.h"
 #include "virtio.h"
+#include "vmstate.h"
+#include "vmmci.h"
 
 /* PCI capabilities */
 #define PCI_STATUS_CAPLIST	0x10
@@ -90,26 +93,6 @@ static const struct {
 	{ CC_QENABLE, 2 }, { CC_QNOTIFYOFF, 2 }, { CC_QDESC, 8 },
 	{ CC_QDRIVER, 8 }, { CC_QDEVICE, 8 },
 };
-
-static inline void
-put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	unsigned int	i;
-
-	for (i = 0; i < len; i++)
-		p[i] = v >> (8 * i);
-}
-
-static inline uint64_t
-get_le(const uint8_t *p, unsigned int len)
-{
-	uint64_t	v = 0;
-	unsigned int	i;
-
-	for (i = 0; i < len; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return (v);
-}
 
 int
 virtio_negotiated(struct virtio_dev *d, uint64_t f)
@@ -309,6 +292,13 @@ virtio_pci_cfg(void *arg, int in, unsigned int reg, int size,
 	msix_flush_locked(d);
 	pthread_mutex_unlock(&m->mtx);
 	return (0);
+}
+
+/* while the VM is saved, devices take no new chains (vmstate.h) */
+static inline int
+vq_frozen(struct virtio_vq *vq)
+{
+	return (__atomic_load_n(&vq->dev->vm->vm_iofrozen, __ATOMIC_SEQ_CST));
 }
 
 /* used ring helpers: flags, idx, ring[size] of {id, len}, avail_event */
@@ -618,6 +608,10 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 	int			 fd;
 
 	memset(d, 0, sizeof(*d));
+	if (vm->vm_nvdevs >= VM_MAX_VIRTIO) {
+		errno = ENOSPC;
+		return (-1);
+	}
 	d->vm = vm;
 	d->name = di->name;
 	d->type = di->type;
@@ -709,6 +703,7 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 		d->msix.irqfd[i] = fd;
 		d->msix.irqfds |= 1ULL << i;
 	}
+	vm->vm_vdevs[vm->vm_nvdevs++] = d;
 	return (0);
 }
 
@@ -865,7 +860,7 @@ vq_pop(struct virtio_vq *vq, struct virtio_req *r)
 		return (0);
 	}
 	avail = __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE);
-	if (avail == vq->last_avail) {
+	if (avail == vq->last_avail || vq_frozen(vq)) {
 		pthread_mutex_unlock(&vq->mtx);
 		return (0);
 	}
@@ -973,7 +968,7 @@ vq_notify_enable(struct virtio_vq *vq)
 	else
 		*(volatile uint16_t *)vq->used &= ~VRING_USED_F_NO_NOTIFY;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	more = vq->avail[1] != vq->last_avail;
+	more = vq->avail[1] != vq->last_avail && !vq_frozen(vq);
 	pthread_mutex_unlock(&vq->mtx);
 	return (more);
 }
@@ -985,7 +980,7 @@ vq_has_avail(struct virtio_vq *vq)
 	int	more;
 
 	pthread_mutex_lock(&vq->mtx);
-	more = vq->enabled &&
+	more = vq->enabled && !vq_frozen(vq) &&
 	    __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE) != vq->last_avail;
 	pthread_mutex_unlock(&vq->mtx);
 	return (more);
@@ -993,8 +988,9 @@ vq_has_avail(struct virtio_vq *vq)
 
 /*
  * The VM's virtio devices, in upstream's PCI order: the entropy device,
- * (network interfaces,) the disks, the CD-ROM.  Returns 0 or the start
- * result (VMD_* or errno) with the reason logged.
+ * (network interfaces,) the disks, the CD-ROM, and always vmmci, the
+ * legacy control device (vmmci.c).  Returns 0 or the start result
+ * (VMD_* or errno) with the reason logged.
  */
 int
 virtio_init(struct vm *vm)
@@ -1047,5 +1043,313 @@ virtio_init(struct vm *vm)
 		}
 		vm->vm_cdrom = -1;
 	}
+	if ((vm->vm_vmmci = vmmci_init(vm)) == NULL) {
+		log_warn("vm %s: control device", vm->vm_name);
+		return (errno ? errno : EINVAL);
+	}
 	return (0);
+}
+
+/*
+ * Send and receive
+ */
+
+/*
+ * Give back the last n chains vq_pop took, untouched: the device held
+ * them without using them, and the driver will see them again as
+ * available (after a save, in the VM that receives them).
+ */
+void
+vq_unpop(struct virtio_vq *vq, unsigned int n, unsigned int gen)
+{
+	struct virtio_dev	*d = vq->dev;
+
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&vq->mtx);
+	if (vq->enabled && gen == vq->gen)
+		vq->last_avail -= n;
+	pthread_mutex_unlock(&vq->mtx);
+	if (__atomic_sub_fetch(&d->inflight, n, __ATOMIC_SEQ_CST) == 0) {
+		pthread_mutex_lock(&d->mtx);
+		pthread_cond_broadcast(&d->idle);
+		pthread_mutex_unlock(&d->mtx);
+	}
+}
+
+int
+virtio_frozen(struct virtio_dev *d)
+{
+	return (__atomic_load_n(&d->vm->vm_iofrozen, __ATOMIC_SEQ_CST));
+}
+
+/*
+ * Stop every device taking chains and wait, at most timeout_ms, until
+ * none holds one: requests in flight complete (disk writes reach the
+ * image), chains held for later are given back.  The vCPUs are parked.
+ * -1 (with the device named in the log) if one does not go idle.
+ */
+int
+virtio_freeze(struct vm *vm, unsigned int timeout_ms)
+{
+	struct virtio_dev	*d;
+	struct timespec		 ts, end;
+	unsigned int		 i;
+	int			 ret = 0;
+
+	__atomic_store_n(&vm->vm_iofrozen, 1, __ATOMIC_SEQ_CST);
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	for (i = 0; i < vm->vm_nvdevs && ret == 0; i++) {
+		d = vm->vm_vdevs[i];
+		pthread_mutex_lock(&d->mtx);
+		if (d->ops->release != NULL)
+			d->ops->release(d);
+		while (__atomic_load_n(&d->inflight, __ATOMIC_SEQ_CST) > 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			if (ts.tv_sec > end.tv_sec || (ts.tv_sec == end.tv_sec &&
+			    ts.tv_nsec >= end.tv_nsec)) {
+				log_warnx("vm %s: %s: %u requests did not "
+				    "complete", vm->vm_name, d->name,
+				    __atomic_load_n(&d->inflight,
+				    __ATOMIC_SEQ_CST));
+				ret = -1;
+				break;
+			}
+			ts.tv_nsec += 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			(void)pthread_cond_timedwait(&d->idle, &d->mtx, &ts);
+		}
+		pthread_mutex_unlock(&d->mtx);
+	}
+	if (ret == -1)
+		virtio_thaw(vm);
+	return (ret);
+}
+
+/* Devices take chains again: each looks at its rings once more. */
+void
+virtio_thaw(struct vm *vm)
+{
+	struct virtio_dev	*d;
+	unsigned int		 i, q;
+	uint64_t		 one = 1;
+
+	__atomic_store_n(&vm->vm_iofrozen, 0, __ATOMIC_SEQ_CST);
+	for (i = 0; i < vm->vm_nvdevs; i++) {
+		d = vm->vm_vdevs[i];
+		for (q = 0; q < d->nqueues; q++)
+			if (write(d->vq[q].kickfd, &one, sizeof(one)) == -1)
+				log_debug("%s: kick: %s", d->name,
+				    strerror(errno));
+		if (d->ops->release != NULL) {
+			pthread_mutex_lock(&d->mtx);
+			d->ops->release(d);
+			pthread_mutex_unlock(&d->mtx);
+		}
+	}
+}
+
+/* what send carries of a virtio device: all the driver set up */
+struct virtio_vq_state {
+	uint16_t	 size;
+	uint16_t	 vector;
+	uint16_t	 last_avail;
+	uint16_t	 used_idx;
+	uint16_t	 signalled;
+	uint8_t		 enabled;
+	uint8_t		 pad;
+	uint64_t	 desc_gpa;
+	uint64_t	 avail_gpa;
+	uint64_t	 used_gpa;
+} __attribute__((packed));
+
+struct virtio_state {
+	uint32_t		type;
+	uint32_t		nqueues;
+	uint64_t		features;
+	uint64_t		driver_features;
+	uint32_t		dfselect;
+	uint32_t		gfselect;
+	uint8_t			status;
+	uint8_t			cfggen;
+	uint8_t			isr;
+	uint8_t			msix_enabled;
+	uint8_t			msix_fmask;
+	uint8_t			pad;
+	uint16_t		qselect;
+	uint16_t		cfg_vector;
+	uint16_t		msix_nvec;
+	uint32_t		cfglen;
+	uint8_t			cfg[VIRTIO_CFG_MAX];
+	uint32_t		table[VIRTIO_MSIX_MAX][4];
+	uint64_t		pending;
+	struct virtio_vq_state	vq[VIRTIO_MAX_QUEUES];
+} __attribute__((packed));
+
+/* Frozen, vCPUs parked: nothing moves. */
+int
+virtio_save(struct vm *vm, struct vms_writer *w)
+{
+	struct virtio_state	 s;
+	struct virtio_dev	*d;
+	struct virtio_vq	*vq;
+	unsigned int		 i, q;
+
+	for (i = 0; i < vm->vm_nvdevs; i++) {
+		d = vm->vm_vdevs[i];
+		memset(&s, 0, sizeof(s));
+		pthread_mutex_lock(&d->mtx);
+		s.type = d->type;
+		s.nqueues = d->nqueues;
+		s.features = d->features;
+		s.driver_features = d->driver_features;
+		s.dfselect = d->dfselect;
+		s.gfselect = d->gfselect;
+		s.status = d->status;
+		s.cfggen = d->cfggen;
+		s.isr = d->isr;
+		s.qselect = d->qselect;
+		s.cfg_vector = d->cfg_vector;
+		s.cfglen = d->cfglen;
+		memcpy(s.cfg, d->cfg, sizeof(s.cfg));
+		pthread_mutex_lock(&d->msix.mtx);
+		s.msix_enabled = d->msix.enabled != 0;
+		s.msix_fmask = d->msix.fmask != 0;
+		s.msix_nvec = d->msix.nvec;
+		memcpy(s.table, d->msix.table, sizeof(s.table));
+		s.pending = d->msix.pending;
+		pthread_mutex_unlock(&d->msix.mtx);
+		for (q = 0; q < d->nqueues; q++) {
+			vq = &d->vq[q];
+			pthread_mutex_lock(&vq->mtx);
+			s.vq[q].size = vq->size;
+			s.vq[q].vector = vq->vector;
+			s.vq[q].last_avail = vq->last_avail;
+			s.vq[q].used_idx = vq->used_idx;
+			s.vq[q].signalled = vq->signalled;
+			s.vq[q].enabled = vq->enabled != 0;
+			s.vq[q].desc_gpa = vq->desc_gpa;
+			s.vq[q].avail_gpa = vq->avail_gpa;
+			s.vq[q].used_gpa = vq->used_gpa;
+			pthread_mutex_unlock(&vq->mtx);
+		}
+		pthread_mutex_unlock(&d->mtx);
+		if (vms_put(w, VMS_VIRTIO, d->pcidev, &s, sizeof(s)) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Whether PCI number index is one of our virtio devices. */
+int
+virtio_restore_known(struct vm *vm, uint32_t index)
+{
+	unsigned int	i;
+
+	for (i = 0; i < vm->vm_nvdevs; i++)
+		if ((uint32_t)vm->vm_vdevs[i]->pcidev == index)
+			return (1);
+	return (0);
+}
+
+/*
+ * The device at PCI number index, as the sender had it; before the
+ * guest runs, and before its device threads see a kick.  The rings are
+ * checked as the driver's own queue_enable is.
+ */
+const char *
+virtio_restore(struct vm *vm, uint32_t index, const void *p, size_t len)
+{
+	struct virtio_state	*s;
+	struct virtio_dev	*d = NULL;
+	struct virtio_vq	*vq;
+	unsigned int		 i, q;
+	const char		*why = NULL;
+	uint8_t			*ctl;
+
+	for (i = 0; i < vm->vm_nvdevs; i++)
+		if ((uint32_t)vm->vm_vdevs[i]->pcidev == index)
+			d = vm->vm_vdevs[i];
+	if (d == NULL)
+		return ("no such device");
+	if (len != sizeof(*s))
+		return ("wrong size");
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return ("out of memory");
+	memcpy(s, p, sizeof(*s));
+	if (s->type != (uint32_t)d->type || s->nqueues != d->nqueues ||
+	    s->msix_nvec != d->msix.nvec || s->cfglen != d->cfglen) {
+		free(s);
+		return ("another kind of device");
+	}
+	/* the driver cannot have more than we offer */
+	if ((s->driver_features & ~d->features) != 0) {
+		free(s);
+		return ("features this device does not offer");
+	}
+
+	pthread_mutex_lock(&d->mtx);
+	d->driver_features = s->driver_features;
+	d->dfselect = s->dfselect;
+	d->gfselect = s->gfselect;
+	d->status = s->status;
+	d->cfggen = s->cfggen;
+	d->isr = s->isr;
+	d->qselect = s->qselect;
+	d->cfg_vector = s->cfg_vector < d->msix.nvec ? s->cfg_vector :
+	    VIRTIO_NO_VECTOR;
+	memcpy(d->cfg, s->cfg, sizeof(d->cfg));
+	for (q = 0; q < d->nqueues; q++) {
+		vq = &d->vq[q];
+		pthread_mutex_lock(&vq->mtx);
+		vq_clear(vq);
+		vq->size = s->vq[q].size;
+		vq->vector = s->vq[q].vector < d->msix.nvec ?
+		    s->vq[q].vector : VIRTIO_NO_VECTOR;
+		vq->desc_gpa = s->vq[q].desc_gpa;
+		vq->avail_gpa = s->vq[q].avail_gpa;
+		vq->used_gpa = s->vq[q].used_gpa;
+		pthread_mutex_unlock(&vq->mtx);
+		if (!s->vq[q].enabled)
+			continue;
+		vq_enable(d, vq);
+		pthread_mutex_lock(&vq->mtx);
+		if (!vq->enabled)
+			why = "a ring outside guest memory";
+		vq->last_avail = s->vq[q].last_avail;
+		vq->used_idx = s->vq[q].used_idx;
+		vq->signalled = s->vq[q].signalled;
+		pthread_mutex_unlock(&vq->mtx);
+	}
+	pthread_mutex_lock(&d->msix.mtx);
+	memcpy(d->msix.table, s->table, sizeof(d->msix.table));
+	for (i = 0; i < d->msix.nvec; i++)
+		d->msix.table[i][3] &= MSIX_ENTRY_MASKED;
+	d->msix.pending = s->pending & ((1ULL << d->msix.nvec) - 1);
+	d->msix.enabled = s->msix_enabled != 0;
+	d->msix.fmask = s->msix_fmask != 0;
+	d->msix.routed = d->msix.unroutable = 0;	/* routed when fired */
+	ctl = d->msix.pcicfg + d->msix.cap + 3;
+	*ctl = (*ctl & ~((MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK) >> 8)) |
+	    (d->msix.enabled ? MSIX_CTRL_ENABLE >> 8 : 0) |
+	    (d->msix.fmask ? MSIX_CTRL_FMASK >> 8 : 0);
+	pthread_mutex_unlock(&d->msix.mtx);
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && d->ops->ready != NULL)
+		d->ops->ready(d);
+	/* INTx as the ISR says; the restored IOAPIC keeps what it latched */
+	d->irq_level = 0;
+	if (d->isr != 0 && !d->msix.enabled)
+		virtio_set_irq(d, 1);
+	pthread_mutex_unlock(&d->mtx);
+	free(s);
+	return (why);
 }

@@ -207,6 +207,16 @@ int		 vq_notify_enable(struct virtio_vq *);
 int		 vq_has_avail(struct virtio_vq *);
 void		 vq_notify_disable(struct virtio_vq *);
 void		 vq_interrupt(struct virtio_vq *);
+void		 vq_unpop(struct virtio_vq *, unsigned int, unsigned int);
+
+/* send and receive: the devices stopped, saved, restored, started */
+struct vms_writer;
+int		 virtio_frozen(struct virtio_dev *);
+int		 virtio_freeze(struct vm *, unsigned int);
+void		 virtio_thaw(struct vm *);
+int		 virtio_save(struct vm *, struct vms_writer *);
+const char	*virtio_restore(struct vm *, uint32_t, const void *, size_t);
+int		 virtio_restore_known(struct vm *, uint32_t);
 
 /* copying to and from a request's buffers: iov_to_buf, buf_to_iov (disk.h) */
 

@@ -44,6 +44,8 @@ __dead void	 vm_main(int, int);
 #define VM_BIOS_AREA		0xffc00000ULL	/* second BIOS copy */
 #define VM_BIOS_AREA_SIZE	MB(4)
 #define VM_MAX_MEM_RANGES	8
+#define VM_MAX_VIRTIO		16	/* virtio devices of a VM */
+#define VM_PAGE_SIZE		4096
 
 /* a backed, host-contiguous piece of guest memory */
 struct vm_mem_slot {
@@ -122,9 +124,11 @@ struct mc146818;
 struct acpi_pm;
 struct pci;
 struct fw_cfg;
+struct vmmci;
 struct disk;
 struct vm_io;
 struct imsgev;
+struct virtio_dev;
 
 enum vm_runstate {
 	VM_RUN,
@@ -173,6 +177,11 @@ struct vm {
 	int			 vm_cdrom_pci;
 	int			 vm_have_params;
 	int			 vm_started;
+	/* receive: the stream (vmstate.h), its first bytes as vmctl read them */
+	int			 vm_recvfd;
+	void			*vm_recvprefix;
+	size_t			 vm_recvlen;
+	uint64_t		 vm_sent_at;	/* CLOCK_REALTIME ns, or 0 */
 
 	/* machine */
 	struct vm_io		*vm_io;
@@ -181,8 +190,12 @@ struct vm {
 	struct acpi_pm		*vm_pm;
 	struct pci		*vm_pci;
 	struct fw_cfg		*vm_fwcfg;
+	struct vmmci		*vm_vmmci;
 	struct disk		*vm_disks[VM_MAX_DISKS_PER_VM];	/* vioblk's */
 	unsigned int		 vm_ndisks;
+	struct virtio_dev	*vm_vdevs[VM_MAX_VIRTIO];	/* PCI order */
+	unsigned int		 vm_nvdevs;
+	int			 vm_iofrozen;	/* devices take no chains */
 };
 
 /* vm.c, for the devices */
@@ -200,5 +213,8 @@ void		 x86_exit_io(struct vm *, struct vmm_exit *);
 void		 x86_exit_mmio(struct vm *, struct vmm_exit *);
 void		 x86_pause(struct vm *);
 void		 x86_unpause(struct vm *);
+struct vms_writer;
+int		 x86_io_save(struct vm *, struct vms_writer *);
+const char	*x86_io_restore(struct vm *, const void *, size_t);
 
 #endif /* VM_H */

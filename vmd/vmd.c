@@ -44,6 +44,7 @@
 #include "proc.h"
 #include "log.h"
 #include "vm.h"
+#include "vmstate.h"
 
 /* stable ids per (name, uid), as upstream's vm_claimid */
 struct name2id {
@@ -700,6 +701,10 @@ vm_remove(struct vmd_vm *vm)
 		close(vm->vm_kernel);
 	if (vm->vm_initrd != -1)
 		close(vm->vm_initrd);
+	if (vm->vm_recvprefix != NULL) {
+		close(vm->vm_recvfd);
+		free(vm->vm_recvprefix);
+	}
 	free(vm);
 }
 
@@ -763,7 +768,7 @@ disk_lock(int fd, int rw)
  */
 static int
 disk_open_one(const char *vmname, const char *path, struct stat *chain,
-    unsigned int depth, int *fdp)
+    unsigned int depth, int received, int *fdp)
 {
 	struct stat	*st = &chain[depth];
 	unsigned int	 k;
@@ -796,13 +801,17 @@ disk_open_one(const char *vmname, const char *path, struct stat *chain,
 			return (VMD_DISK_CORRUPT);
 		}
 	if (disk_lock(fd, rw) == -1) {
-		if (errno == EAGAIN || errno == EACCES) {
+		if ((errno == EAGAIN || errno == EACCES) && received) {
+			/* its sender may hold it still: the VM waits */
+			log_debug("vm \"%s\": disk %s is still in use", vmname,
+			    path);
+		} else if (errno == EAGAIN || errno == EACCES) {
 			log_warnx("vm \"%s\": disk %s is in use%s", vmname,
 			    path, top ? "" : " (as a backing file)");
 			close(fd);
 			return (VMD_DISK_LOCKED);
-		}
-		log_warn("vm \"%s\": disk %s: lock", vmname, path);
+		} else
+			log_warn("vm \"%s\": disk %s: lock", vmname, path);
 	}
 	*fdp = fd;
 	return (0);
@@ -815,7 +824,7 @@ disk_open_one(const char *vmname, const char *path, struct stat *chain,
  * themselves, in its sandbox.
  */
 static int
-vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df)
+vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 {
 	struct vmop_create_params	*vmc = &vm->vm_params;
 	const char			*name = vmc->vmc_params.vcp_name;
@@ -829,7 +838,7 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df)
 	df->cdrom = -1;
 	for (i = 0; i < vmc->vmc_ndisks; i++) {
 		if ((ret = disk_open_one(name, vmc->vmc_disks[i], chain, 0,
-		    &fd)) != 0)
+		    received, &fd)) != 0)
 			goto fail;
 		df->fd[df->n] = fd;
 		df->vd[df->n].vd_idx = i;
@@ -856,7 +865,7 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df)
 				goto fail;
 			}
 			if ((ret = disk_open_one(name, resolved, chain, depth,
-			    &fd)) != 0)
+			    received, &fd)) != 0)
 				goto fail;
 			df->fd[df->n] = fd;
 			df->vd[df->n].vd_idx = i;
@@ -898,6 +907,7 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	int				 taps[VM_MAX_NICS_PER_VM];
 	int				 kernel = -1, initrd = -1, tty, i, ret;
 	int				 ntaps = 0;
+	int				 received = vm->vm_recvprefix != NULL;
 
 	if (vm->vm_pid != 0 || (vm->vm_state & VM_STATE_RUNNING))
 		return (EALREADY);
@@ -907,7 +917,7 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 		    vmc->vmc_params.vcp_ncpus, env->maxcpus);
 		return (VMD_CPU_INVALID);
 	}
-	if ((ret = vm_open_disks(vm, &df)) != 0)
+	if ((ret = vm_open_disks(vm, &df, received)) != 0)
 		return (ret);
 	if (vmc->vmc_nnics > VM_MAX_NICS_PER_VM) {
 		ret = EINVAL;
@@ -920,35 +930,39 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	}
 	ntaps = vmc->vmc_nnics;
 
-	if (vm->vm_kernel != -1)
-		kernel = dup(vm->vm_kernel);
-	else if (vmc->vmc_kernel[0] != '\0') {
-		if ((kernel = open_image(vmc->vmc_kernel)) == -1) {
-			ret = errno;
-			log_warn("vm \"%s\": boot image %s",
-			    vmc->vmc_params.vcp_name, vmc->vmc_kernel);
+	/* a received VM's memory has its kernel; a reboot reloads it */
+	if (!received) {
+		if (vm->vm_kernel != -1)
+			kernel = dup(vm->vm_kernel);
+		else if (vmc->vmc_kernel[0] != '\0') {
+			if ((kernel = open_image(vmc->vmc_kernel)) == -1) {
+				ret = errno;
+				log_warn("vm \"%s\": boot image %s",
+				    vmc->vmc_params.vcp_name,
+				    vmc->vmc_kernel);
+				goto fail;
+			}
+		} else if (vmc->vmc_ndisks == 0 && vmc->vmc_cdrom[0] == '\0') {
+			ret = VMD_DISK_MISSING;
+			goto fail;
+		} else if ((kernel = open_image(VM_DEFAULT_BIOS)) == -1) {
+			ret = VMD_BIOS_MISSING;
 			goto fail;
 		}
-	} else if (vmc->vmc_ndisks == 0 && vmc->vmc_cdrom[0] == '\0') {
-		ret = VMD_DISK_MISSING;
-		goto fail;
-	} else if ((kernel = open_image(VM_DEFAULT_BIOS)) == -1) {
-		ret = VMD_BIOS_MISSING;
-		goto fail;
-	}
-	if (kernel == -1) {
-		ret = errno;
-		goto fail;
-	}
+		if (kernel == -1) {
+			ret = errno;
+			goto fail;
+		}
 
-	if (vm->vm_initrd != -1)
-		initrd = dup(vm->vm_initrd);
-	else if (vmc->vmc_initrd[0] != '\0' &&
-	    (initrd = open_image(vmc->vmc_initrd)) == -1) {
-		ret = errno;
-		log_warn("vm \"%s\": initrd %s", vmc->vmc_params.vcp_name,
-		    vmc->vmc_initrd);
-		goto fail;
+		if (vm->vm_initrd != -1)
+			initrd = dup(vm->vm_initrd);
+		else if (vmc->vmc_initrd[0] != '\0' &&
+		    (initrd = open_image(vmc->vmc_initrd)) == -1) {
+			ret = errno;
+			log_warn("vm \"%s\": initrd %s",
+			    vmc->vmc_params.vcp_name, vmc->vmc_initrd);
+			goto fail;
+		}
 	}
 
 	if (vm_opentty(vm) == -1) {
@@ -978,6 +992,14 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	for (i = 0; i < ntaps; i++)
 		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_IF,
 		    vm->vm_vmid, taps[i], &vi[i], sizeof(vi[i]));
+	if (received) {
+		proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_RECEIVE_VM_STREAM,
+		    vm->vm_vmid, vm->vm_recvfd, vm->vm_recvprefix,
+		    VMS_PREFIX_LEN);
+		free(vm->vm_recvprefix);
+		vm->vm_recvprefix = NULL;
+		vm->vm_recvfd = -1;
+	}
 	proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_START_VM_END,
 	    vm->vm_vmid, tty, NULL, 0);
 
@@ -1010,6 +1032,126 @@ reply_result(uint32_t type, uint32_t peerid, int result, uint32_t id)
 	vmr.vmr_id = id;
 	proc_compose(&env->ps, PROC_CONTROL, type, peerid, -1, &vmr,
 	    sizeof(vmr));
+}
+
+/*
+ * vmctl send (root only, as control enforces): the VM process writes
+ * the VM to the client's descriptor, answers, and ends.
+ */
+static void
+handle_send(struct imsg *imsg)
+{
+	struct vmop_id	 vid;
+	struct vmd_vm	*vm;
+	uint32_t	 peer = imsg_get_id(imsg);
+	int		 fd, res = 0;
+
+	fd = imsg_get_fd(imsg);
+	if (imsg_get_fixed(imsg, &vid, sizeof(vid), "send request") == -1)
+		res = EINVAL;
+	else if ((vm = vm_byvid(&vid)) == NULL)
+		res = ENOENT;
+	else if (vm_checkperm(vm, vid.vid_uid) != 0)
+		res = EPERM;
+	else if (vm->vm_pid == 0 || !(vm->vm_state & VM_STATE_RUNNING))
+		res = EINVAL;
+	else if (vm->vm_state & VM_STATE_SHUTDOWN)
+		res = EALREADY;
+	else if (fd == -1)
+		res = EBADF;
+	if (res != 0) {
+		if (fd != -1)
+			close(fd);
+		reply_result(IMSG_VMDOP_SEND_VM_RESPONSE, peer, res, 0);
+		return;
+	}
+	vid.vid_id = vm->vm_vmid;
+	log_debug("%s: sending %s (vm %u)", __func__,
+	    vm->vm_params.vmc_params.vcp_name, vm->vm_vmid);
+	proc_compose(&env->ps, PROC_VMM, IMSG_VMDOP_SEND_VM_REQUEST, peer, fd,
+	    &vid, sizeof(vid));
+}
+
+/*
+ * vmctl receive (root only): the stream's header and parameters came
+ * with the request, read by vmctl; the VM is registered under the new
+ * name and started from them, its VM process reading the rest.  As
+ * upstream, the disks are opened at the paths the sender used.
+ */
+static void
+handle_receive(struct imsg *imsg)
+{
+	struct vmop_create_params	*vmc = NULL;
+	struct vmop_id			 vid;
+	struct vmd_vm			*vm = NULL;
+	const char			*why;
+	uint32_t			 peer = imsg_get_id(imsg);
+	uint8_t				*buf = NULL;
+	size_t				 len = imsg_get_len(imsg);
+	int				 fd, res = 0;
+
+	fd = imsg_get_fd(imsg);
+	if (len != sizeof(vid) + VMS_PREFIX_LEN || fd == -1 ||
+	    (buf = malloc(len)) == NULL ||
+	    (vmc = malloc(sizeof(*vmc))) == NULL) {
+		res = EINVAL;
+		goto fail;
+	}
+	(void)imsg_get_data(imsg, buf, len);
+	memcpy(&vid, buf, sizeof(vid));
+	vid.vid_name[sizeof(vid.vid_name) - 1] = '\0';
+	if (!vm_name_valid(vid.vid_name)) {
+		res = EINVAL;
+		goto fail;
+	}
+	if ((why = vms_prefix_check(buf + sizeof(vid), VMS_PREFIX_LEN,
+	    vmc)) != NULL) {
+		log_warnx("receive %s: %s", vid.vid_name, why);
+		res = VMD_RECV_FORMAT;
+		goto fail;
+	}
+	if (vm_getbyname(vid.vid_name) != NULL) {
+		res = EALREADY;
+		goto fail;
+	}
+	/* the sender's VM, under our name, root's, no template */
+	strlcpy(vmc->vmc_params.vcp_name, vid.vid_name,
+	    sizeof(vmc->vmc_params.vcp_name));
+	vmc->vmc_flags &= ~VMOP_CREATE_INSTANCE;
+	vmc->vmc_instance[0] = '\0';
+	vmc->vmc_insflags = 0;
+	vmc->vmc_owner.uid = 0;
+	vmc->vmc_owner.gid = -1;
+	vmc->vmc_checkaccess = 0;
+
+	if ((vm = calloc(1, sizeof(*vm))) == NULL) {
+		res = ENOMEM;
+		goto fail;
+	}
+	vm->vm_params = *vmc;
+	vm->vm_tty = vm->vm_tty_slave = -1;
+	vm->vm_kernel = vm->vm_initrd = -1;
+	vm->vm_uid = 0;
+	vm->vm_state |= VM_STATE_RECEIVED;
+	vm->vm_recvprefix = buf;
+	vm->vm_recvfd = fd;
+	memmove(buf, buf + sizeof(vid), VMS_PREFIX_LEN);
+	buf = NULL;
+	fd = -1;
+	vm->vm_vmid = vm_claimid(vm->vm_params.vmc_params.vcp_name, 0);
+	TAILQ_INSERT_TAIL(&env->vms, vm, vm_entry);
+	if ((res = vm_start(vm, peer)) != 0) {
+		vm_remove(vm);
+		goto fail;
+	}
+	free(vmc);
+	return;
+ fail:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	free(vmc);
+	reply_result(IMSG_VMDOP_START_VM_RESPONSE, peer, res, 0);
 }
 
 static void
@@ -1393,7 +1535,7 @@ parent_dispatch_control(struct imsg *imsg)
 {
 	uint32_t	 peer = imsg_get_id(imsg);
 	unsigned int	 what;
-	int		 v, res = 0, fd;
+	int		 v, res = 0;
 	char		 path[PATH_MAX];
 	size_t		 len;
 
@@ -1475,11 +1617,11 @@ parent_dispatch_control(struct imsg *imsg)
 		    sizeof(v));
 		goto okfail;
 	case IMSG_VMDOP_SEND_VM_REQUEST:
+		handle_send(imsg);
+		break;
 	case IMSG_VMDOP_RECEIVE_VM_REQUEST:
-		if ((fd = imsg_get_fd(imsg)) != -1)
-			close(fd);
-		res = ENOTSUP;
-		goto okfail;
+		handle_receive(imsg);
+		break;
 	default:
 		log_warnx("%s: unexpected message %u from control", __func__,
 		    imsg_get_type(imsg));
@@ -1538,6 +1680,16 @@ parent_dispatch_vmm(struct imsg *imsg)
 	case IMSG_VMDOP_TERMINATE_VM_RESPONSE:
 		if (vmr.vmr_result != 0 && vm != NULL)
 			vm->vm_state &= ~VM_STATE_SHUTDOWN;
+		proc_compose(&env->ps, PROC_CONTROL, type, imsg_get_id(imsg),
+		    -1, &vmr, sizeof(vmr));
+		break;
+	case IMSG_VMDOP_SEND_VM_RESPONSE:
+		if (vm != NULL && vmr.vmr_result == 0) {
+			/* it ends now: no restart when it exits */
+			vm->vm_state |= VM_STATE_SHUTDOWN;
+			log_info("%s: vm %u sent",
+			    vm->vm_params.vmc_params.vcp_name, vm->vm_vmid);
+		}
 		proc_compose(&env->ps, PROC_CONTROL, type, imsg_get_id(imsg),
 		    -1, &vmr, sizeof(vmr));
 		break;

@@ -69,6 +69,10 @@
 #define VMD_SWITCH_MISSING	1011	/* -n or interface names no switch */
 #define VMD_TAP_FAILED		1012	/* no tap could be made */
 #define VMD_CPU_INVALID		1013	/* more vCPUs than KVM allows */
+#define VMD_RECV_FORMAT		1014	/* not our stream, or its version */
+#define VMD_RECV_TRUNCATED	1015	/* the stream ended early */
+#define VMD_RECV_CORRUPT	1016	/* checksum, a section refused */
+#define VMD_RECV_CPU		1017	/* this host cannot give that CPU */
 
 /* exit status of a VM process, read by vmm */
 #define VM_EXIT_POWEROFF	0	/* guest powered off (S5) or was stopped */
@@ -136,10 +140,12 @@ enum imsg_type_vmd {
 	IMSG_DEVOP_VIONET_MSG,
 	/* ours, after upstream's */
 	IMSG_VMDOP_START_VM_INITRD,	/* fd: the initrd */
-	IMSG_VMDOP_SEND_VM_REQUEST,	/* refused until send/receive lands */
-	IMSG_VMDOP_RECEIVE_VM_REQUEST,
+	IMSG_VMDOP_SEND_VM_REQUEST,	/* vmop_id; fd: where to write */
+	IMSG_VMDOP_RECEIVE_VM_REQUEST,	/* vmop_id, prefix; fd: the rest */
 	IMSG_VMDOP_VM_INFO,		/* VM process -> vmm: vm_info_update */
 	IMSG_VMDOP_PRIV_IFCREATE,	/* a switch's bridge, if missing */
+	IMSG_VMDOP_SEND_VM_RESPONSE,	/* vmop_result */
+	IMSG_VMDOP_RECEIVE_VM_STREAM,	/* fd: the rest; the stream's prefix */
 	IMSG_VMDOP_MAX
 };
 
@@ -338,6 +344,9 @@ struct vmd_vm {
 	uint32_t		 vm_peerid;	/* client waiting for start */
 	char			 vm_ifs[VM_MAX_NICS_PER_VM][IF_NAMESIZE];
 					/* its taps, while it runs */
+	/* vmctl receive, until started: the stream and its first bytes */
+	void			*vm_recvprefix;
+	int			 vm_recvfd;
 	TAILQ_ENTRY(vmd_vm)	 vm_entry;
 };
 TAILQ_HEAD(vmlist, vmd_vm);

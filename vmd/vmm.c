@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "vmd.h"
+#include "vmstate.h"
 #include "proc.h"
 #include "log.h"
 
@@ -65,6 +66,9 @@ struct vmm_vm {
 	int				 nxfd;
 	uint32_t			 pause_peer;
 	uint32_t			 unpause_peer;
+	uint32_t			 send_peer;
+	int				 recvfd;	/* receive: the stream */
+	void				*recvprefix;	/* and its first bytes */
 	struct event			 timer;
 	int				 timer_armed;
 	int				 killing;
@@ -187,6 +191,10 @@ vmm_vm_free(struct vmm_vm *vm)
 		close(vm->initrd);
 	while (vm->nxfd > 0)
 		close(vm->xfd[--vm->nxfd].fd);
+	if (vm->recvprefix != NULL) {
+		close(vm->recvfd);
+		free(vm->recvprefix);
+	}
 	free(vm->vmc);
 	free(vm);
 }
@@ -279,6 +287,33 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		x->type = type;
 		x->fd = fd;
 		vm->nxfd++;
+		break;
+	case IMSG_VMDOP_RECEIVE_VM_STREAM:
+		fd = imsg_get_fd(imsg);
+		if ((vm = vmm_getbyid(id)) == NULL || vm->vmc == NULL ||
+		    fd == -1 || vm->recvprefix != NULL ||
+		    imsg_get_len(imsg) != VMS_PREFIX_LEN ||
+		    (vm->recvprefix = malloc(VMS_PREFIX_LEN)) == NULL) {
+			if (fd != -1)
+				close(fd);
+			break;
+		}
+		(void)imsg_get_data(imsg, vm->recvprefix, VMS_PREFIX_LEN);
+		vm->recvfd = fd;
+		break;
+	case IMSG_VMDOP_SEND_VM_REQUEST:
+		fd = imsg_get_fd(imsg);
+		if (imsg_get_fixed(imsg, &vid, sizeof(vid), "send") == -1 ||
+		    (vm = vmm_getbyid(vid.vid_id)) == NULL || !vm->started ||
+		    vm->pid == 0 || !vm->channel || vm->send_peer != 0) {
+			if (fd != -1)
+				close(fd);
+			vmm_result(IMSG_VMDOP_SEND_VM_RESPONSE, id, ENOENT,
+			    vid.vid_id, 0);
+			break;
+		}
+		vm->send_peer = id;
+		imsgev_compose(&vm->iev, type, 0, 0, fd, &vid, sizeof(vid));
 		break;
 	case IMSG_VMDOP_START_VM_END:
 		fd = imsg_get_fd(imsg);
@@ -411,6 +446,13 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		imsgev_compose(&vm->iev, vm->xfd[i].type, 0, 0, vm->xfd[i].fd,
 		    vm->xfd[i].len ? &vm->xfd[i].u : NULL, vm->xfd[i].len);
 	vm->nxfd = 0;
+	if (vm->recvprefix != NULL) {
+		imsgev_compose(&vm->iev, IMSG_VMDOP_RECEIVE_VM_STREAM, 0, 0,
+		    vm->recvfd, vm->recvprefix, VMS_PREFIX_LEN);
+		free(vm->recvprefix);
+		vm->recvprefix = NULL;
+		vm->recvfd = -1;
+	}
 	imsgev_compose(&vm->iev, IMSG_VMDOP_START_VM_END, 0, 0, tty, NULL, 0);
 	free(vm->vmc);
 	vm->vmc = NULL;
@@ -432,6 +474,7 @@ vmm_vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_VMDOP_START_VM_RESPONSE:
 	case IMSG_VMDOP_PAUSE_VM_RESPONSE:
 	case IMSG_VMDOP_UNPAUSE_VM_RESPONSE:
+	case IMSG_VMDOP_SEND_VM_RESPONSE:
 		if (imsg_get_fixed(imsg, &vmr, sizeof(vmr), "vm result") == -1)
 			return;
 		vmr.vmr_id = vm->id;	/* never trust the VM's idea of it */
@@ -443,6 +486,10 @@ vmm_vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 			peer = vm->id;
 			if (vmr.vmr_result != 0)
 				vm->killing = 1;	/* it exits */
+		} else if (type == IMSG_VMDOP_SEND_VM_RESPONSE) {
+			if ((peer = vm->send_peer) == 0)
+				return;
+			vm->send_peer = 0;
 		} else if (type == IMSG_VMDOP_PAUSE_VM_RESPONSE)
 			peer = vm->pause_peer;
 		else
@@ -522,8 +569,13 @@ vmm_reap(pid_t pid, int status)
 	if (!vm->started)
 		vmm_result(IMSG_VMDOP_START_VM_RESPONSE, vm->id,
 		    res == VM_EXIT_ERROR ? EINVAL : EIO, vm->id, 0);
-	else
+	else {
+		/* a send it did not answer failed with it */
+		if (vm->send_peer != 0)
+			vmm_result(IMSG_VMDOP_SEND_VM_RESPONSE, vm->send_peer,
+			    EIO, vm->id, 0);
 		vmm_result(IMSG_VMDOP_TERMINATE_VM_EVENT, 0, res, vm->id, 0);
+	}
 	log_debug("%s: vm %s (%u) exited with %d", __func__, vm->name, vm->id,
 	    res);
 	vmm_vm_free(vm);

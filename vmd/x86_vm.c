@@ -37,6 +37,7 @@
 #include "ns8250.h"
 #include "pci.h"
 #include "vm.h"
+#include "vmstate.h"
 
 #define IO_NPORTS		65536
 #define IO_MAX_HANDLERS		256
@@ -513,4 +514,53 @@ x86_unpause(struct vm *vm)
 	acpi_pm_unpause(vm->vm_pm);
 	mc146818_start(vm->vm_rtc);
 	ns8250_start(vm->vm_com1);
+}
+
+/* what send carries of the ports kept here: the i8042 and port 0xcf9 */
+struct x86_io_state {
+	uint8_t		 kbc_ctr;
+	uint8_t		 kbc_out;
+	uint8_t		 kbc_full;
+	uint8_t		 kbc_wctr;
+	uint8_t		 kbc_loop;
+	uint8_t		 reset_reg;
+	uint8_t		 pad[2];
+} __attribute__((packed));
+
+int
+x86_io_save(struct vm *vm, struct vms_writer *w)
+{
+	struct vm_io		*io = vm->vm_io;
+	struct x86_io_state	 s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_lock(&io->mtx);
+	s.kbc_ctr = io->kbc_ctr;
+	s.kbc_out = io->kbc_out;
+	s.kbc_full = io->kbc_full != 0;
+	s.kbc_wctr = io->kbc_wctr != 0;
+	s.kbc_loop = io->kbc_loop != 0;
+	s.reset_reg = io->reset_reg;
+	pthread_mutex_unlock(&io->mtx);
+	return (vms_put(w, VMS_X86IO, 0, &s, sizeof(s)));
+}
+
+const char *
+x86_io_restore(struct vm *vm, const void *p, size_t len)
+{
+	struct vm_io		*io = vm->vm_io;
+	struct x86_io_state	 s;
+
+	if (len != sizeof(s))
+		return ("wrong size");
+	memcpy(&s, p, sizeof(s));
+	pthread_mutex_lock(&io->mtx);
+	io->kbc_ctr = s.kbc_ctr;
+	io->kbc_out = s.kbc_out;
+	io->kbc_full = s.kbc_full != 0;
+	io->kbc_wctr = s.kbc_wctr != 0;
+	io->kbc_loop = s.kbc_loop != 0;
+	io->reset_reg = s.reset_reg;
+	pthread_mutex_unlock(&io->mtx);
+	return (NULL);
 }

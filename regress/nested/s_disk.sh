@@ -78,7 +78,7 @@ else
 fi
 check "disk: stop -f ends the guest" wait_gone dk 10
 
-for kv in root=1 irqs=0,3,5,6,7, msix=3 vda-size=131072 vdb-size=196608 \
+for kv in root=1 irqs=0,3,5,6,7,10, msix=3 vda-size=131072 vdb-size=196608 \
     vdc-size=98304 vda-back=ok vdb-back=ok fs=ok; do
 	v=$(result dk "${kv%%=*}")
 	case $kv in

@@ -705,12 +705,16 @@ test_cli_args(void)
 	(void)snprintf(want, sizeof(want), "vmctl: name too long\n"
 	    "vmctl: invalid id: %s\n", longname);
 	check(r.status == 1 && strcmp(r.err, want) == 0, "name too long");
-	run_vmctl(&r, NULL, "send", "1", NULL);
-	check(r.status == 1 && strcmp(r.err, "vmctl: send: not supported "
-	    "yet\n") == 0, "send is not supported yet");
-	run_vmctl(&r, NULL, "receive", "new", NULL);
-	check(r.status == 1 && strcmp(r.err, "vmctl: receive: not supported "
-	    "yet\n") == 0, "receive is not supported yet");
+	run_vmctl(&r, reply_start, "receive", "new", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: receive: the VM stream "
+	    "is truncated\n") == 0 && r.nreqs == 0,
+	    "receive of an empty stream: \"%s\"", esc(r.err));
+	run_vmctl(&r, NULL, "receive", "bad!name", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: invalid VM name\n") == 0,
+	    "receive: invalid VM name");
+	run_vmctl(&r, NULL, "send", "0", NULL);
+	check(r.status == 1 && strcmp(r.err, "vmctl: invalid id: 0\n") == 0,
+	    "send: id 0 is invalid");
 	run_vmctl(&r, NULL, "start", "-i", "0", "x", NULL);
 	check(r.status == 1 && strcmp(r.err, "vmctl: count is too small: 0\n"
 	    "vmctl: invalid interface count: 0\n") == 0,

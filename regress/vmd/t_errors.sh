@@ -37,9 +37,11 @@ run_is "console of an unknown VM" 1 "vmctl: console not found" vmctl console nos
 run_is "status without any VM prints the header and exits 1" 1 \
     "   ID   PID VCPUS  MAXMEM  CURMEM     TTY        OWNER    STATE NAME" \
     vmctl status nosuch
-run_is "send is not there yet" 1 "vmctl: send: not supported yet" vmctl send 1
-run_is "receive is not there yet" 1 "vmctl: receive: not supported yet" \
-    vmctl receive x
+run_is "send of an unknown VM" 1 \
+    "vmctl: send vm command failed: No such file or directory" \
+    sh -c '"$0" -s "$1" send 42 >/dev/null' "$VMCTL" "$SOCK"
+run_is "receive of an empty stream" 1 "vmctl: receive: the VM stream is truncated" \
+    vmctl receive new </dev/null
 run_is "log takes brief or verbose" 1 "usage:	vmctl [-v] log [brief | verbose]" \
     vmctl log loud
 run_is "a switch that does not exist" 1 \
