@@ -72,6 +72,7 @@ struct vmm_vm {
 	struct event			 timer;
 	int				 timer_armed;
 	int				 killing;
+	int				 failed;	/* its start result */
 	int				 stop_killed;	/* by vmm_timer */
 };
 TAILQ_HEAD(vmm_vmlist, vmm_vm);
@@ -468,6 +469,7 @@ vmm_vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	struct vmm_vm		*vm = iev->data;
 	struct vmop_result	 vmr;
+	struct timeval		 tv;
 	uint32_t		 type = imsg_get_type(imsg), peer;
 
 	switch (type) {
@@ -480,12 +482,26 @@ vmm_vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 		vmr.vmr_id = vm->id;	/* never trust the VM's idea of it */
 		vmr.vmr_pid = vm->pid;
 		if (type == IMSG_VMDOP_START_VM_RESPONSE) {
-			if (vm->started)
+			if (vm->started || vm->failed)
 				return;
+			if (vmr.vmr_result != 0) {
+				/*
+				 * It exits: the client hears of it once it has,
+				 * its disks' locks and taps gone with it.
+				 */
+				vm->failed = vmr.vmr_result;
+				vm->killing = 1;
+				if (!vm->timer_armed) {
+					tv.tv_sec = 5;
+					tv.tv_usec = 0;
+					evtimer_set(&vm->timer, vmm_timer, vm);
+					evtimer_add(&vm->timer, &tv);
+					vm->timer_armed = 1;
+				}
+				return;
+			}
 			vm->started = 1;
 			peer = vm->id;
-			if (vmr.vmr_result != 0)
-				vm->killing = 1;	/* it exits */
 		} else if (type == IMSG_VMDOP_SEND_VM_RESPONSE) {
 			if ((peer = vm->send_peer) == 0)
 				return;
@@ -567,8 +583,8 @@ vmm_reap(pid_t pid, int status)
 	vm->pid = 0;
 
 	if (!vm->started)
-		vmm_result(IMSG_VMDOP_START_VM_RESPONSE, vm->id,
-		    res == VM_EXIT_ERROR ? EINVAL : EIO, vm->id, 0);
+		vmm_result(IMSG_VMDOP_START_VM_RESPONSE, vm->id, vm->failed ?
+		    vm->failed : res == VM_EXIT_ERROR ? EINVAL : EIO, vm->id, 0);
 	else {
 		/* a send it did not answer failed with it */
 		if (vm->send_peer != 0)

@@ -171,12 +171,19 @@ smp_ap_main(uint64_t idx)
 void
 smp_intr(uint64_t vec)
 {
-	struct smpcpu *c = &cpus[smp_self()];
+	int idx = smp_self();
+	struct smpcpu *c = &cpus[idx];
 
 	if (vec == VEC_SMPTIMER)
 		c->ticks++;
-	else
+	else {
+		/* said by the AP itself, from its own LAPIC */
+		smp_lock();
+		kprintf("SMPHI %d apicid=%u\n", idx,
+		    *lapic_reg(LAPIC_ID) >> 24);
+		smp_unlock();
 		c->ipis++;
+	}
 	lapic_eoi();
 }
 

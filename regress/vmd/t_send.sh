@@ -80,7 +80,7 @@ check "file: and what it wrote after the receive" \
 
 # --- a paused guest, through a pipe to the other vmd, four vCPUs
 vmctl start -m 32M -C 4 -b "$GUEST_ELF" \
-    -k "console=ttyS0 run=smp,smpstat,count:60,smpstat,smpipi,hello" c \
+    -k "console=ttyS0 run=smp,smpipi,smpstat,count:60,smpstat,smpipi,hello" c \
     >/dev/null 2>&1
 con_open c
 check "pipe: four CPUs up" wait_for "$T/con.c" '^SMP OK cpus=4' 30
@@ -118,7 +118,29 @@ else
 fi
 is "pipe: each AP takes an IPI after the receive" "SMPIPI OK cpus=4" \
     "$(line d SMPIPI)"
+for i in 1 2 3; do
+	is "pipe: AP $i answers from its own CPU before the trip" \
+	    "SMPHI $i apicid=$i" "$(line c "SMPHI $i ")"
+	is "pipe: and after" "SMPHI $i apicid=$i" "$(line d "SMPHI $i ")"
+done
 vmctl2 stop -f d >/dev/null 2>&1
+
+# --- a guest with a vmmci driver is told to read its RTC after receive
+vmctl start -m 16M -b "$GUEST_ELF" -k "console=ttyS0 run=vmmci,count" g \
+    >/dev/null 2>&1
+con_open g
+check "vmmci: the driver is up" wait_for "$T/con.g" '^VMMCI OK' 10
+wait_n "$T/con.g" 3
+vmctl send g >"$T/g.vm" 2>/dev/null
+wait_gone g 5
+vmctl receive h <"$T/g.vm" >/dev/null 2>&1
+con_open h
+check "vmmci: SYNCRTC after receive" wait_for "$T/con.h" '^VMMCI SYNCRTC' 10
+is "vmmci: no SYNCRTC before the send" 0 "$(count_in "$T/con.g" 'SYNCRTC')"
+vmctl stop -w h >"$T/stop.h" 2>&1
+like "vmmci: the received guest stops through vmmci" 'terminated vm' \
+    "$(cat "$T/stop.h")"
+check "vmmci: it heard SHUTDOWN" grep -q '^VMMCI CMD 1' "$T/con.h"
 
 # --- bad streams: one clear message, nothing started, nothing written
 truncate -s 8M "$T/e.raw"
