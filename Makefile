@@ -11,6 +11,7 @@
 #   make bench-linux  the same with Linux, in the nested test host
 #   make bench-disk   virtio-blk against QEMU's, in the nested test host
 #   make bench-net    virtio-net against QEMU's, in the nested test host
+#   make bench-life   send/receive and SMP against QEMU's, in the nested host
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test);
 #                   make fuzz-NAME one of them (dhcp, vionet, vioblk, qcow2)
 
@@ -40,7 +41,8 @@ LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
 .PHONY: all guest unit test test-unit test-linux test-full demo install \
-	uninstall clean bench bench-linux bench-disk bench-net deps fuzz fuzz-build
+	uninstall clean bench bench-linux bench-disk bench-net bench-life deps \
+	fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/vmd $(BUILD)/vmctl
@@ -117,6 +119,9 @@ bench-disk: all
 
 bench-net: all
 	BUILD=$(abspath $(BUILD)) sh bench/net
+
+bench-life: all
+	BUILD=$(abspath $(BUILD)) sh bench/life
 
 # libFuzzer targets, not part of make test: every regress/fuzz/fuzz_*.c
 # links the vmd library built again with clang and the sanitizers into

@@ -778,7 +778,7 @@ vm_lock_disks(struct vm *vm)
 			for (tries = 0; fcntl(vm->vm_diskfds[i][j],
 			    F_OFD_SETLK, &fl) == -1; tries++) {
 				if (errno != EAGAIN && errno != EACCES)
-					break;	/* no locks here: as vmd.c */
+					break;	/* no locks here */
 				if (tries == 200) {
 					log_warnx("vm %s: disk %s is in use",
 					    vm->vm_name,

@@ -907,10 +907,11 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 	int				 taps[VM_MAX_NICS_PER_VM];
 	int				 kernel = -1, initrd = -1, tty, i, ret;
 	int				 ntaps = 0;
-	int				 received = vm->vm_recvprefix != NULL;
+	int				 received;
 
 	if (vm->vm_pid != 0 || (vm->vm_state & VM_STATE_RUNNING))
 		return (EALREADY);
+	received = vm->vm_recvprefix != NULL;
 	if (vmc->vmc_params.vcp_ncpus > env->maxcpus) {
 		log_warnx("vm \"%s\": %zu vcpus, this host's KVM allows at "
 		    "most %u", vmc->vmc_params.vcp_name,

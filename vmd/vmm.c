@@ -67,12 +67,13 @@ struct vmm_vm {
 	uint32_t			 pause_peer;
 	uint32_t			 unpause_peer;
 	uint32_t			 send_peer;
-	int				 recvfd;	/* receive: the stream */
-	void				*recvprefix;	/* and its first bytes */
+	/* receive: the stream, and its first bytes */
+	int				 recvfd;
+	void				*recvprefix;
 	struct event			 timer;
 	int				 timer_armed;
 	int				 killing;
-	int				 failed;	/* its start result */
+	int				 failed;	/* start result */
 	int				 stop_killed;	/* by vmm_timer */
 };
 TAILQ_HEAD(vmm_vmlist, vmm_vm);
@@ -583,8 +584,9 @@ vmm_reap(pid_t pid, int status)
 	vm->pid = 0;
 
 	if (!vm->started)
-		vmm_result(IMSG_VMDOP_START_VM_RESPONSE, vm->id, vm->failed ?
-		    vm->failed : res == VM_EXIT_ERROR ? EINVAL : EIO, vm->id, 0);
+		vmm_result(IMSG_VMDOP_START_VM_RESPONSE, vm->id,
+		    vm->failed ? vm->failed : res == VM_EXIT_ERROR ? EINVAL :
+		    EIO, vm->id, 0);
 	else {
 		/* a send it did not answer failed with it */
 		if (vm->send_peer != 0)

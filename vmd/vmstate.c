@@ -57,7 +57,7 @@ struct vms_reader {
 	int		 eof;
 	int		 code;		/* VMD_RECV_* or errno */
 	char		 why[160];
-	uint64_t	 left;		/* of the current section's data */
+	uint64_t	 left;		/* of the section's data */
 	uint32_t	 last;		/* the last tag */
 };
 

@@ -45,7 +45,7 @@
 struct vms_header {
 	char			magic[16];
 	uint32_t		version;
-	uint32_t		hdrlen;		/* sizeof(struct vms_header) */
+	uint32_t		hdrlen;		/* its own size */
 	uint32_t		ncpus;
 	uint32_t		flags;		/* none yet: 0 */
 	uint64_t		memsize;
@@ -81,7 +81,7 @@ enum vms_tag {
 #define VMS_PREFIX_LEN		(sizeof(struct vms_header) + \
 	    sizeof(struct vms_section) + sizeof(struct vmop_create_params))
 
-#define VMS_MEM_CHUNK		(256 * 4096)	/* page bytes per MEM */
+#define VMS_MEM_CHUNK		(256 * 4096)	/* pages' bytes a MEM */
 #define VMS_SECTION_MAX		(4 * 1024 * 1024) /* any other section */
 
 struct vms_writer;
@@ -93,10 +93,10 @@ void		 vms_init(void);
 struct vms_writer *vms_writer_new(int);
 int		 vms_put_header(struct vms_writer *, uint32_t, uint64_t,
 		    uint64_t);
-int		 vms_put(struct vms_writer *, uint32_t, uint32_t, const void *,
-		    size_t);
-int		 vms_put2(struct vms_writer *, uint32_t, uint32_t, const void *,
-		    size_t, const void *, size_t);
+int		 vms_put(struct vms_writer *, uint32_t, uint32_t,
+		    const void *, size_t);
+int		 vms_put2(struct vms_writer *, uint32_t, uint32_t,
+		    const void *, size_t, const void *, size_t);
 int		 vms_writer_finish(struct vms_writer *);	/* END, trailer */
 uint64_t	 vms_writer_bytes(struct vms_writer *);
 void		 vms_writer_free(struct vms_writer *);

@@ -19,7 +19,8 @@
 # /t/bench.sh disk:RUNS:SECS bench/disk-run on a scratch filesystem
 # (ext2 on the virtio disk bench/disk gives L1), /t/bench.sh
 # net:RUNS:MB[:VMMS[:QEMU_CPU]]
-# bench/net-run; vmd against QEMU on this host's /dev/kvm.
+# bench/net-run, /t/bench.sh life:RUNS[:PARTS[:VMMS[:QEMU_CPU[:FILL[:JOB]]]]]
+# bench/life-run; vmd against QEMU on this host's /dev/kvm.
 export VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl TTFM=/bench/ttfm \
     QEMU=/usr/bin/qemu-system-x86_64 GUEST=/l2/vmlinuz PATH=/usr/bin:$PATH
 case $1 in
@@ -57,6 +58,18 @@ EOF
 	# KVM's exit counters, which net-run prints
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	sh /bench/net-run
+	rc=$?
+	;;
+life:*)
+	a=${1#life:}
+	# lists with "+" between their words, as for net
+	IFS=: read -r RUNS parts vmms QEMU_CPU FILL JOB <<EOF
+$a
+EOF
+	PARTS=$(echo "${parts:-send+smp}" | tr + ' ')
+	VMMS=$(echo "${vmms:-vmd+qemu}" | tr + ' ')
+	export RUNS PARTS VMMS QEMU_CPU FILL JOB INITRD=/l2/initrd.gz
+	sh /bench/life-run
 	rc=$?
 	;;
 *)
