@@ -87,4 +87,26 @@ SMP OK cpus=$n" "$(grep -a '^SMP [OF]' "$c" | tr -d '\r')"
 	    wait_for "$c" '^POWERBUTTON' 10
 	check "$n cpus: ACPI poweroff stops the VM" wait_gone "$name" 10
 done
+
+# vm.conf's vcpus, inherited by an instance unless it gives its own
+cat >"$T/smp.conf" <<EOT
+vm "cf" {
+	memory 16M
+	vcpus 3
+	boot "$GUEST_ELF"
+	cmdline "console=ttyS0 run=smp,hello"
+	disable
+}
+EOT
+run_is "vmctl load of a vm.conf with vcpus" 0 "" vmctl load "$T/smp.conf"
+vmctl start cf >/dev/null 2>&1
+vmctl start -t cf cfi >/dev/null 2>&1
+vmctl start -t cf -C 2 cfj >/dev/null 2>&1
+con_open cf
+check "vm.conf: its guest starts three CPUs" \
+    wait_for "$T/con.cf" '^SMP OK cpus=3' 30
+is "vm.conf: status shows 3 VCPUS" 3 "$(vm_field cf 3)"
+is "vm.conf: an instance inherits them" 3 "$(vm_field cfi 3)"
+is "vm.conf: -C overrides them for an instance" 2 "$(vm_field cfj 3)"
+vmctl stop -f -a >/dev/null 2>&1
 check "vmd still runs" vmd_alive
