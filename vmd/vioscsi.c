@@ -602,9 +602,35 @@ vioscsi_reset(struct virtio_dev *d)
 	sc->skey = sc->asc = sc->ascq = 0;
 }
 
+/* send and receive: the sense REQUEST SENSE would return */
+static void
+vioscsi_save(struct virtio_dev *d, uint8_t *p)
+{
+	struct vioscsi	*sc = d->softc;
+
+	p[0] = sc->skey;
+	p[1] = sc->asc;
+	p[2] = sc->ascq;
+}
+
+static int
+vioscsi_restore(struct virtio_dev *d, const uint8_t *p)
+{
+	struct vioscsi	*sc = d->softc;
+
+	if (p[0] > 0xf)
+		return (-1);
+	sc->skey = p[0];
+	sc->asc = p[1];
+	sc->ascq = p[2];
+	return (0);
+}
+
 static const struct virtio_ops vioscsi_ops = {
 	.cfg_write = vioscsi_cfg_write,
 	.reset = vioscsi_reset,
+	.save = vioscsi_save,
+	.restore = vioscsi_restore,
 };
 
 /* The CD-ROM: its PCI device number, or -1. */

@@ -1193,6 +1193,7 @@ struct virtio_state {
 	uint32_t		table[VIRTIO_MSIX_MAX][4];
 	uint64_t		pending;
 	struct virtio_vq_state	vq[VIRTIO_MAX_QUEUES];
+	uint8_t			devstate[VIRTIO_DEVSTATE_LEN];
 } __attribute__((packed));
 
 /* Frozen, vCPUs parked: nothing moves. */
@@ -1221,6 +1222,8 @@ virtio_save(struct vm *vm, struct vms_writer *w)
 		s.cfg_vector = d->cfg_vector;
 		s.cfglen = d->cfglen;
 		memcpy(s.cfg, d->cfg, sizeof(s.cfg));
+		if (d->ops->save != NULL)
+			d->ops->save(d, s.devstate);
 		pthread_mutex_lock(&d->msix.mtx);
 		s.msix_enabled = d->msix.enabled != 0;
 		s.msix_fmask = d->msix.fmask != 0;
@@ -1298,6 +1301,11 @@ virtio_restore(struct vm *vm, uint32_t index, const void *p, size_t len)
 	}
 
 	pthread_mutex_lock(&d->mtx);
+	if (d->ops->restore != NULL && d->ops->restore(d, s->devstate) == -1) {
+		pthread_mutex_unlock(&d->mtx);
+		free(s);
+		return ("the device's own state");
+	}
 	d->driver_features = s->driver_features;
 	d->dfselect = s->dfselect;
 	d->gfselect = s->gfselect;

@@ -144,7 +144,16 @@ struct virtio_ops {
 	void	(*reset)(struct virtio_dev *);
 	/* the driver set DRIVER_OK */
 	void	(*ready)(struct virtio_dev *);
+	/*
+	 * send and receive: what the device keeps beyond the transport,
+	 * in VIRTIO_DEVSTATE_LEN bytes (restore: checked, untrusted);
+	 * dev->mtx held, the device idle.  May be NULL.
+	 */
+	void	(*save)(struct virtio_dev *, uint8_t *);
+	int	(*restore)(struct virtio_dev *, const uint8_t *);
 };
+
+#define VIRTIO_DEVSTATE_LEN		16
 
 struct virtio_dev {
 	struct vm		*vm;
