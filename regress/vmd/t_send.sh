@@ -125,6 +125,24 @@ for i in 1 2 3; do
 done
 vmctl2 stop -f d >/dev/null 2>&1
 
+# --- the CD-ROM (virtio-scsi) answers after a receive as before
+vmctl start -m 16M -r "$top/regress/config/cd.iso" -b "$GUEST_ELF" \
+    -k "console=ttyS0 run=cdinfo:0,count:30,cdinfo:0,cdinq:0,hello" s1 \
+    >/dev/null 2>&1
+con_open s1
+wait_n "$T/con.s1" 5
+vmctl send s1 >"$T/s1.vm" 2>/dev/null
+wait_gone s1 5
+vmctl receive s2 <"$T/s1.vm" >/dev/null 2>&1
+con_open s2
+check "cdrom: the received guest finishes" wait_for "$T/con.s2" '^HELLO' 30
+is "cdrom: the same capacity after the receive" "$(line s1 CDINFO)" \
+    "$(line s2 CDINFO)"
+like "cdrom: READ CAPACITY answers" '^CDINFO 0 blocks=[0-9]+ blksize=2048' \
+    "$(grep -a '^CDINFO' "$T/con.s2" | tail -n 1 | tr -d '\r')"
+like "cdrom: INQUIRY answers" '^CDINQ 0 type=5 ' "$(line s2 CDINQ)"
+vmctl stop -f s2 >/dev/null 2>&1
+
 # --- a guest with a vmmci driver is told to read its RTC after receive
 vmctl start -m 16M -b "$GUEST_ELF" -k "console=ttyS0 run=vmmci,count" g \
     >/dev/null 2>&1
