@@ -214,12 +214,15 @@ open_image(const char *path, const char *what)
 	struct stat	 sb;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* a FIFO would block here: refused below instead */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		err(1, "cannot open %s '%s'", what, path);
 	if (fstat(fd, &sb) == -1)
 		err(1, "fstat %s", what);
 	if (!S_ISREG(sb.st_mode))
 		errx(1, "%s must be a regular file", what);
+	if (fcntl(fd, F_SETFL, 0) == -1)
+		err(1, "fcntl %s", what);
 	return (fd);
 }
 
@@ -936,7 +939,7 @@ parse_disktype(const char *s, const char **path)
 		return (VMDF_QCOW2);
 	}
 
-	if ((fd = open(s, O_RDONLY | O_CLOEXEC)) != -1) {
+	if ((fd = open(s, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) != -1) {
 		len = read(fd, buf, sizeof(buf));
 		close(fd);
 		if (len == (ssize_t)sizeof(buf) &&

@@ -708,20 +708,36 @@ vm_remove(struct vmd_vm *vm)
 	free(vm);
 }
 
+/*
+ * Open what a client or vm.conf named, without waiting for it: a FIFO
+ * (or a device that blocks in open) must not stall the parent.  Only a
+ * regular file, or a block device where blkok, is kept, its descriptor
+ * blocking again; else -1 with EINVAL.
+ */
 static int
-open_image(const char *path)
+open_file(const char *path, int flags, int blkok)
 {
 	struct stat	st;
-	int		fd;
+	int		fd, fl;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) ==
+	    -1)
 		return (-1);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) == -1 ||
+	    (!S_ISREG(st.st_mode) && !(blkok && S_ISBLK(st.st_mode))) ||
+	    (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
 		close(fd);
 		errno = EINVAL;
 		return (-1);
 	}
 	return (fd);
+}
+
+static int
+open_image(const char *path)
+{
+	return (open_file(path, O_RDONLY, 0));
 }
 
 #define VM_MAX_DISK_FDS	(VM_MAX_DISKS_PER_VM * (1 + VM_MAX_BASE_PER_DISK))
@@ -775,22 +791,25 @@ disk_open_one(const char *vmname, const char *path, struct stat *chain,
 	int		 fd, top = depth == 0, rw = top;
 
 	fd = -1;
-	if (top && (fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1 &&
+	if (top && (fd = open_file(path, O_RDWR, 1)) == -1 &&
 	    (errno == EACCES || errno == EROFS || errno == EPERM))
 		rw = 0;
-	if (fd == -1 && (!top || !rw) &&
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) != -1)
+	if (fd == -1 && errno != EINVAL && (!top || !rw) &&
+	    (fd = open_file(path, O_RDONLY, 1)) != -1)
 		rw = 0;
+	if (fd == -1 && errno == EINVAL) {
+		log_warnx("vm \"%s\": disk %s is not a regular file or a "
+		    "block device", vmname, path);
+		return (VMD_DISK_INVALID);
+	}
 	if (fd == -1) {
 		log_warn("vm \"%s\": disk %s", vmname, path);
 		return (VMD_DISK_MISSING);
 	}
-	if (fstat(fd, st) == -1 ||
-	    (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))) {
-		log_warnx("vm \"%s\": disk %s is not a regular file",
-		    vmname, path);
+	if (fstat(fd, st) == -1) {
+		log_warn("vm \"%s\": disk %s", vmname, path);
 		close(fd);
-		return (VMD_DISK_INVALID);
+		return (VMD_DISK_MISSING);
 	}
 	for (k = 0; k < depth; k++)
 		if (chain[k].st_dev == st->st_dev &&
@@ -874,13 +893,14 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 		}
 	}
 	if (vmc->vmc_cdrom[0] != '\0') {
-		if ((df->cdrom = open(vmc->vmc_cdrom, O_RDONLY | O_CLOEXEC |
-		    O_NOCTTY)) == -1) {
+		if ((df->cdrom = open_file(vmc->vmc_cdrom, O_RDONLY, 0)) ==
+		    -1 && errno != EINVAL) {
 			log_warn("vm \"%s\": cdrom %s", name, vmc->vmc_cdrom);
 			ret = VMD_CDROM_MISSING;
 			goto fail;
 		}
-		if (fstat(df->cdrom, &st) == -1 || !S_ISREG(st.st_mode)) {
+		if (df->cdrom == -1 || fstat(df->cdrom, &st) == -1 ||
+		    !S_ISREG(st.st_mode)) {
 			log_warnx("vm \"%s\": cdrom %s is not a regular file",
 			    name, vmc->vmc_cdrom);
 			ret = VMD_CDROM_INVALID;
@@ -938,9 +958,15 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 		else if (vmc->vmc_kernel[0] != '\0') {
 			if ((kernel = open_image(vmc->vmc_kernel)) == -1) {
 				ret = errno;
-				log_warn("vm \"%s\": boot image %s",
-				    vmc->vmc_params.vcp_name,
-				    vmc->vmc_kernel);
+				if (errno == EINVAL)
+					log_warnx("vm \"%s\": boot image %s is "
+					    "not a regular file",
+					    vmc->vmc_params.vcp_name,
+					    vmc->vmc_kernel);
+				else
+					log_warn("vm \"%s\": boot image %s",
+					    vmc->vmc_params.vcp_name,
+					    vmc->vmc_kernel);
 				goto fail;
 			}
 		} else if (vmc->vmc_ndisks == 0 && vmc->vmc_cdrom[0] == '\0') {

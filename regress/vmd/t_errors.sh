@@ -78,6 +78,47 @@ run_is "a second stop while it is stopping" 1 \
 run_is "stop -f while it is stopping" 0 "stopping vm dup: forced to terminate vm $id" \
     vmctl stop -f dup
 check "gone" wait_gone dup 5
+# FIFOs where files belong: refused at once, nothing waits on them
+mkfifo "$T/fifo"
+t0=$(date +%s)
+run_is "a FIFO as the kernel: vmctl refuses it" 1 \
+    "vmctl: kernel must be a regular file" \
+    vmctl start -m 16M -b "$T/fifo" ff1
+run_is "a FIFO as a disk" 1 \
+    "vmctl: specified disk image(s) are not regular files" \
+    vmctl start -m 16M -b "$K" -d "raw:$T/fifo" ff2
+check "and vmd says which" grep -q "disk $T/fifo is not a regular file" \
+    "$T/vmd.log"
+run_is "a FIFO as the CD-ROM" 1 \
+    "vmctl: specified iso image is not a regular file" \
+    vmctl start -m 16M -b "$K" -r "$T/fifo" ff3
+if command -v qemu-img >/dev/null 2>&1; then
+	qemu-img create -f qcow2 -u -b "$T/fifo" -F raw "$T/fftop.qcow2" 1M \
+	    >/dev/null 2>&1
+	run_is "a FIFO as a qcow2 backing file" 1 \
+	    "vmctl: specified disk image(s) are not regular files" \
+	    vmctl start -m 16M -b "$K" -d "$T/fftop.qcow2" ff4
+else
+	skip "a FIFO as a qcow2 backing file" "no qemu-img"
+fi
+cat >"$T/ff.conf" <<EOT
+vm "ff5" {
+	memory 16M
+	boot "$T/fifo"
+	disable
+}
+EOT
+vmctl load "$T/ff.conf" >/dev/null 2>&1
+out=$(vmctl start ff5 2>&1)
+like "a FIFO as vm.conf's boot image" '^vmctl: start vm command failed: ' \
+    "$out"
+t1=$(date +%s)
+check "none of them made anyone wait" test $((t1 - t0)) -le 5
+check "and vmd names the boot image's problem" grep -q \
+    "boot image $T/fifo is not a regular file" "$T/vmd.log"
+like "vmd answers after them" '^   ID   PID VCPUS' "$(vmctl status 2>&1)"
+vmctl reset vms >/dev/null 2>&1
+
 check "vmd still runs" vmd_alive
 is "no failed start left a VM behind" "" \
     "$(vmctl status 2>/dev/null | awk 'NR > 1')"
