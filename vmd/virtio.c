@@ -111,8 +111,8 @@ needs_reset_locked(struct virtio_dev *d, const char *why)
 	unsigned int	i;
 
 	if (!(d->status & VIRTIO_STATUS_NEEDS_RESET))
-		log_warnx("vm %s: %s: %s; device stopped until the guest "
-		    "resets it", d->vm->vm_name, d->name, why);
+		vm_guest_warnx(d->vm, "%s: %s; device stopped until the "
+		    "guest resets it", d->name, why);
 	for (i = 0; i < d->nqueues; i++)
 		__atomic_store_n(&d->vq[i].enabled, 0, __ATOMIC_SEQ_CST);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;

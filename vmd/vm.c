@@ -34,9 +34,11 @@
 #include <event.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
@@ -65,6 +67,48 @@ vm_irq_line(struct vm *vm, unsigned int irq, int level)
 {
 	if (vmm_vm_irq_line(vm->vm_vmm, irq, level) == -1)
 		log_debug("%s: irq %u: %s", __func__, irq, strerror(errno));
+}
+
+/*
+ * Any thread.  VM_GUEST_WARN_MAX lines a minute for what the guest can
+ * make happen as often as it likes (a device it breaks and resets in a
+ * loop); what is held back is counted and said with the next line.
+ */
+#define VM_GUEST_WARN_MAX	10
+#define VM_GUEST_WARN_WINDOW	60	/* seconds */
+
+void
+vm_guest_warnx(struct vm *vm, const char *fmt, ...)
+{
+	struct timespec	ts;
+	char		buf[256];
+	unsigned int	held = 0;
+	va_list		ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&vm->vm_logmtx);
+	if (ts.tv_sec - vm->vm_logwindow >= VM_GUEST_WARN_WINDOW) {
+		vm->vm_logwindow = ts.tv_sec;
+		vm->vm_logged = 0;
+	}
+	if (vm->vm_logged >= VM_GUEST_WARN_MAX) {
+		vm->vm_suppressed++;
+		pthread_mutex_unlock(&vm->vm_logmtx);
+		return;
+	}
+	vm->vm_logged++;
+	held = vm->vm_suppressed;
+	vm->vm_suppressed = 0;
+	pthread_mutex_unlock(&vm->vm_logmtx);
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		log_warnx("vm %s: %s (and %u more like it held back)",
+		    vm->vm_name, buf, held);
+	else
+		log_warnx("vm %s: %s", vm->vm_name, buf);
 }
 
 /*
@@ -1175,6 +1219,8 @@ vm_main(int fd, int kvmfd)
 	vm->vm_state = VM_RUN;
 	pthread_mutex_init(&vm->vm_mtx, NULL);
 	pthread_cond_init(&vm->vm_cond, NULL);
+	pthread_mutex_init(&vm->vm_logmtx, NULL);
+	vm->vm_logwindow = -VM_GUEST_WARN_WINDOW;
 
 	if (imsgev_init(vm->vm_iev, fd, "vmm", vm_dispatch, vm_closed,
 	    vm) == -1)

@@ -196,11 +196,20 @@ struct vm {
 	struct virtio_dev	*vm_vdevs[VM_MAX_VIRTIO];	/* PCI order */
 	unsigned int		 vm_nvdevs;
 	int			 vm_iofrozen;	/* devices take no chains */
+
+	/* vm_guest_warnx's budget */
+	pthread_mutex_t		 vm_logmtx;
+	time_t			 vm_logwindow;
+	unsigned int		 vm_logged;
+	unsigned int		 vm_suppressed;
 };
 
 /* vm.c, for the devices */
 void		 vm_irq_line(struct vm *, unsigned int, int);
 void		 vm_request_exit(struct vm *, int);
+/* a warning the guest can cause at will: a few a minute, then counted */
+void		 vm_guest_warnx(struct vm *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* x86_vm.c */
 int		 vm_ioport_register(struct vm *, uint16_t, unsigned int,

@@ -467,6 +467,7 @@ static const struct command {
 	{ "cdread",		cmd_cdread },
 	{ "cdwrite",		cmd_cdwrite },
 	{ "rng",		cmd_rng },
+	{ "viobreak",		cmd_viobreak },
 	{ "netinfo",		cmd_netinfo },
 	{ "netrx",		cmd_netrx },
 	{ "netreset",		cmd_netreset },

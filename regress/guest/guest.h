@@ -308,6 +308,7 @@ void		 cmd_cdinq(const char *);
 void		 cmd_cdread(const char *);
 void		 cmd_cdwrite(const char *);
 void		 cmd_rng(const char *);
+void		 cmd_viobreak(const char *);
 
 /* net.c */
 void		 cmd_netinfo(const char *);

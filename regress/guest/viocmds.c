@@ -1059,6 +1059,39 @@ cmd_rng(const char *arg)
 	kprintf("RNG %lu %lu OK distinct=%d\n", v[0], v[1], distinct);
 }
 
+/*
+ * "viobreak N COUNT": COUNT times, set the entropy device N up, make its
+ * available index run ahead of the ring (a protocol error), kick it,
+ * wait (100 ms at most) for DEVICE_NEEDS_RESET, and reset it: what a
+ * hostile guest does to flood the host's log.
+ */
+void
+cmd_viobreak(const char *arg)
+{
+	struct vdev *vd;
+	uint64_t v[2], i, seen = 0, deadline;
+
+	if (numargs(arg, v, 2) != 0 || v[1] < 1 || v[1] > 100000) {
+		kprintf("VIOBREAK FAIL usage\n");
+		return;
+	}
+	for (i = 0; i < v[1]; i++) {
+		if ((vd = dev_up("VIOBREAK", v[0], VIRTIO_ID_RNG, 0, 0)) ==
+		    NULL)
+			return;
+		*(volatile uint16_t *)&vd->vq.avail->idx =
+		    vd->vq.avail_idx + vd->vq.size + 1;
+		vq_notify(vd, &vd->vq);
+		deadline = ticks + 10;	/* PIT ticks: 100 ms */
+		while (!vio_needs_reset(vd) && ticks < deadline)
+			__asm__ volatile("pause");
+		if (vio_needs_reset(vd))
+			seen++;
+		vio_reset(vd);
+	}
+	kprintf("VIOBREAK %lu %lu needsreset=%lu\n", v[0], v[1], seen);
+}
+
 /* ---- MSI-X ---- */
 
 /*

@@ -1103,6 +1103,13 @@ vq_wait(struct vdev *vd, uint16_t *head, uint32_t *len, uint64_t deadline)
 	}
 }
 
+/* Whether the device set DEVICE_NEEDS_RESET. */
+int
+vio_needs_reset(struct vdev *vd)
+{
+	return (r8(&vd->common, VC_STATUS) & VS_NEEDS_RESET) != 0;
+}
+
 /* Why the device has not completed what was posted on q in time. */
 const char *
 vq_timeout(struct vdev *vd, struct vq *q)

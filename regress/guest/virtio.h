@@ -157,6 +157,7 @@ const char	*vio_initq(struct vdev *, uint64_t, const uint16_t *, int,
 		    uint16_t);
 void		 vio_ready(struct vdev *);
 void		 vio_reset(struct vdev *);
+int		 vio_needs_reset(struct vdev *);
 uint8_t		 vio_cfg8(struct vdev *, uint32_t);
 uint16_t	 vio_cfg16(struct vdev *, uint32_t);
 uint32_t	 vio_cfg32(struct vdev *, uint32_t);

@@ -119,6 +119,24 @@ check "and vmd names the boot image's problem" grep -q \
 like "vmd answers after them" '^   ID   PID VCPUS' "$(vmctl status 2>&1)"
 vmctl reset vms >/dev/null 2>&1
 
+# a guest that breaks a device and resets it, over and over: a few lines
+vmctl start -m 16M -b "$K" -k "console=ttyS0 run=viobreak:0:300,rng:0:64,hello" \
+    vb >/dev/null 2>&1
+con_open vb
+check "a guest breaks its entropy device 300 times" \
+    wait_for "$T/con.vb" '^HELLO' 60
+is "each time it saw the device stop" "VIOBREAK 0 300 needsreset=300" \
+    "$(line vb VIOBREAK)"
+like "and the device works after" '^RNG 0 64 OK' "$(line vb RNG)"
+n=$(count_in "$T/vmd.log" 'viornd0: available index ran ahead')
+if [ "$n" -ge 1 ] && [ "$n" -le 10 ]; then
+	ok "vmd logged it $n times, not 300"
+else
+	nok "vmd logged it $n times, not 300"
+fi
+vmctl stop -f vb >/dev/null 2>&1
+wait_gone vb 5
+
 check "vmd still runs" vmd_alive
 is "no failed start left a VM behind" "" \
     "$(vmctl status 2>/dev/null | awk 'NR > 1')"
