@@ -49,6 +49,12 @@ _Static_assert(sizeof(struct imsg_hdr) == 16,
     "struct imsg_hdr must be exactly 16 bytes on the wire");
 
 #define IMSG_RECV_MAXFDS	16	/* room for descriptors per recvmsg */
+/*
+ * Descriptors received and not yet claimed by a message: a peer that
+ * sends them with messages that do not claim them would otherwise pile
+ * them up in our table.  Past this, the read fails (EBADMSG).
+ */
+#define IMSG_MAX_PENDING_FDS	32
 #define IMSG_SEND_MAXIOV	64	/* buffers gathered per sendmsg */
 
 /* the write queue, plus the read offset that imsgbuf has no field for */
@@ -511,6 +517,11 @@ imsgbuf_read(struct imsgbuf *ibuf)
 		/* a descriptor was lost; message/fd pairing is broken */
 		close_fds(fds, nfds);
 		errno = EMSGSIZE;
+		return (-1);
+	}
+	if (ibuf->nrfds + nfds > IMSG_MAX_PENDING_FDS) {
+		close_fds(fds, nfds);
+		errno = EBADMSG;
 		return (-1);
 	}
 	if (rfds_push(ibuf, fds, nfds) == -1) {

@@ -21,6 +21,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmd.h"
@@ -49,9 +51,21 @@ struct ctl_conn {
 };
 TAILQ_HEAD(ctl_connlist, ctl_conn);
 
+/*
+ * Connections: at most CTL_MAX_CONNS, of which the last CTL_ROOT_RESERVE
+ * only for root, and CTL_MAX_PER_UID for any other user, so that one
+ * user cannot take the socket from everyone (hardening, item 2).
+ */
+#define CTL_MAX_CONNS		256
+#define CTL_ROOT_RESERVE	16
+#define CTL_MAX_PER_UID		32
+#define CTL_NOFILE		16384	/* each may hold a few descriptors */
+
 static struct {
 	struct privsep		*ps;
 	struct ctl_connlist	 conns;
+	unsigned int		 nconns;
+	time_t			 refused_at;	/* last logged refusal */
 	uint32_t		 nextid;
 	int			 fd;
 	struct event		 ev;
@@ -65,10 +79,18 @@ static void	control_accept(int, short, void *);
 static void	control_dispatch(struct imsgev *, struct imsg *);
 static void	control_closed(struct imsgev *);
 static struct ctl_conn *control_byid(uint32_t);
+static int	control_refuse(uid_t);
 
 __dead void
 control_main(struct privsep *ps, int fd)
 {
+	struct rlimit	rl;
+
+	/* room for every connection and what it may hold */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < CTL_NOFILE) {
+		rl.rlim_cur = MINIMUM(rl.rlim_max, CTL_NOFILE);
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	event_init();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -163,6 +185,10 @@ control_accept(int fd, short event, void *arg)
 		close(cfd);
 		return;
 	}
+	if (control_refuse(cred.uid)) {
+		close(cfd);
+		return;
+	}
 	c->uid = cred.uid;
 	do {
 		c->id = ++ctl.nextid;
@@ -175,6 +201,33 @@ control_accept(int fd, short event, void *arg)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&ctl.conns, c, entry);
+	ctl.nconns++;
+}
+
+/* Whether a connection of uid would pass the limits; logged, rarely. */
+static int
+control_refuse(uid_t uid)
+{
+	struct ctl_conn	*c;
+	unsigned int	 mine = 0;
+	time_t		 now = time(NULL);
+
+	if (uid == 0 && ctl.nconns < CTL_MAX_CONNS)
+		return (0);
+	if (uid != 0 && ctl.nconns < CTL_MAX_CONNS - CTL_ROOT_RESERVE) {
+		TAILQ_FOREACH(c, &ctl.conns, entry)
+			if (c->uid == uid)
+				mine++;
+		if (mine < CTL_MAX_PER_UID)
+			return (0);
+	}
+	if (now != ctl.refused_at) {
+		ctl.refused_at = now;
+		log_warnx("control: connection of uid %u refused: %s", uid,
+		    mine >= CTL_MAX_PER_UID ? "too many of its own" :
+		    "too many in all");
+	}
+	return (1);
 }
 
 static struct ctl_conn *
@@ -194,6 +247,7 @@ control_closed(struct imsgev *iev)
 	struct ctl_conn	*c = iev->data;
 
 	TAILQ_REMOVE(&ctl.conns, c, entry);
+	ctl.nconns--;
 	free(c);
 }
 

@@ -601,6 +601,71 @@ test_many_fds(void)
 	fini_pair(&a, &b, sv);
 }
 
+/*
+ * A peer that sends descriptors with messages that do not claim them
+ * (a raw header without the FD flag): they may not pile up.  The read
+ * that would pass the limit fails with EBADMSG and closes what it got.
+ */
+static void
+test_unclaimed_fds(void)
+{
+	struct imsgbuf	 a, b;
+	struct imsg	 m;
+	struct imsg_hdr	 hdr;
+	struct msghdr	 msg;
+	struct cmsghdr	*cmsg;
+	struct iovec	 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * 4)];
+	}		 cm;
+	int		 sv[2], p[2], fds[4], i, j, failed_at = -1;
+	ssize_t		 n;
+
+	init_pair(&a, &b, sv, 1);
+	mkpipe(p);
+	for (i = 0; i < 40 && failed_at == -1; i++) {
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.type = 7;
+		hdr.len = sizeof(hdr);
+		memset(&msg, 0, sizeof(msg));
+		memset(&cm, 0, sizeof(cm));
+		iov.iov_base = &hdr;
+		iov.iov_len = sizeof(hdr);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		for (j = 0; j < 4; j++)
+			fds[j] = p[1];
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+		if (sendmsg(sv[0], &msg, 0) != (ssize_t)sizeof(hdr))
+			fatal("sendmsg");
+		n = imsgbuf_read(&b);
+		if (n == -1) {
+			check(errno == EBADMSG, "unclaimed descriptors past "
+			    "the limit: EBADMSG");
+			failed_at = i;
+			break;
+		}
+		/* the messages are taken; their descriptors are not */
+		while (imsg_get(&b, &m) > 0)
+			imsg_free(&m);
+	}
+	check(failed_at > 0 && failed_at * 4 <= 64,
+	    "the read fails once 32 or so descriptors wait (%d sends)",
+	    failed_at);
+	close(p[1]);
+	imsgbuf_clear(&b);
+	check(pipe_at_eof(p[0]), "and none of them is left open");
+	close(p[0]);
+	fini_pair(&a, &b, sv);
+}
+
 /* Pump a's queue into a raw buffer through a relay socket. */
 static size_t
 capture(struct imsgbuf *a, int rawfd, unsigned char *out, size_t outsz)
@@ -1110,6 +1175,7 @@ main(void)
 	test_oversize();
 	test_fdpass();
 	test_many_fds();
+	test_unclaimed_fds();
 	test_split();
 	test_many_in_one_read();
 	test_partial_write();

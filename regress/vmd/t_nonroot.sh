@@ -59,4 +59,23 @@ check "stopped" wait_state mine stopped 5
 out=$(setpriv --reuid=nobody --regid=daemon --clear-groups "$VMCTL" -s "$SOCK" status 2>&1)
 like "users outside the socket group cannot connect" \
     "connect: .*vmd.sock: Permission denied" "$out"
+
+# one user cannot take the socket from everyone: 32 connections each
+CONNS=$BUILD/tools/conns
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$CONNS" "$SOCK" 40 10 >"$T/conns.out" 2>&1 &
+cp=$!
+i=0
+while [ ! -s "$T/conns.out" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+is "nobody keeps 32 connections of 40" "kept 32" "$(cat "$T/conns.out")"
+check "and vmd says why it refused the others" \
+    grep -q 'connection of uid [0-9]* refused: too many of its own' \
+    "$T/vmd.log"
+like "root is answered meanwhile" ' running theirs$' \
+    "$(timeout 5 "$VMCTL" -s "$SOCK" status 2>&1)"
+like "and so is another user" ' running theirs$' \
+    "$(setpriv --reuid=daemon --regid=nogroup --clear-groups \
+    timeout 5 "$VMCTL" -s "$SOCK" status 2>&1)"
+kill $cp 2>/dev/null
+wait $cp 2>/dev/null
 check "vmd still runs" vmd_alive
