@@ -48,6 +48,7 @@ struct ctl_conn {
 	uint32_t		 waitid;	/* vm id waited for, or 0 */
 	int			 waitpending;	/* asked to wait */
 	int			 wait_only;	/* WAIT, not stop -w */
+	unsigned int		 inflight;	/* requests the parent has */
 };
 TAILQ_HEAD(ctl_connlist, ctl_conn);
 
@@ -60,6 +61,14 @@ TAILQ_HEAD(ctl_connlist, ctl_conn);
 #define CTL_ROOT_RESERVE	16
 #define CTL_MAX_PER_UID		32
 #define CTL_NOFILE		16384	/* each may hold a few descriptors */
+/* replies a client leaves unread before it is disconnected */
+#define CTL_MAX_QUEUED		4096
+/*
+ * Requests of one client the parent works on at once: more wait in the
+ * client's socket, so that a client that floods vmd with them delays
+ * the others by that many at most.
+ */
+#define CTL_MAX_INFLIGHT	8
 
 static struct {
 	struct privsep		*ps;
@@ -80,6 +89,8 @@ static void	control_dispatch(struct imsgev *, struct imsg *);
 static void	control_closed(struct imsgev *);
 static struct ctl_conn *control_byid(uint32_t);
 static int	control_refuse(uid_t);
+static void	control_sent(struct ctl_conn *, uint32_t);
+static void	control_answered(struct ctl_conn *, uint32_t);
 
 __dead void
 control_main(struct privsep *ps, int fd)
@@ -204,6 +215,42 @@ control_accept(int fd, short event, void *arg)
 	ctl.nconns++;
 }
 
+/* A request of c's went to the parent: past the limit, c waits. */
+static void
+control_sent(struct ctl_conn *c, uint32_t type)
+{
+	if (type == IMSG_VMDOP_START_VM_INITRD)
+		return;		/* its start request follows */
+	if (++c->inflight >= CTL_MAX_INFLIGHT)
+		imsgev_hold(&c->iev, 1);
+}
+
+/*
+ * The parent's answer of type for c: a request of its is done, and its
+ * next ones are read.  That may close and free c.
+ */
+static void
+control_answered(struct ctl_conn *c, uint32_t type)
+{
+	switch (type) {
+	case IMSG_VMDOP_START_VM_RESPONSE:
+	case IMSG_VMDOP_TERMINATE_VM_RESPONSE:
+	case IMSG_VMDOP_PAUSE_VM_RESPONSE:
+	case IMSG_VMDOP_UNPAUSE_VM_RESPONSE:
+	case IMSG_VMDOP_SEND_VM_RESPONSE:
+	case IMSG_VMDOP_GET_INFO_VM_END_DATA:
+	case IMSG_CTL_OK:
+	case IMSG_CTL_FAIL:
+		break;
+	default:
+		return;
+	}
+	if (c->inflight > 0)
+		c->inflight--;
+	if (c->inflight < CTL_MAX_INFLIGHT)
+		imsgev_hold(&c->iev, 0);
+}
+
 /* Whether a connection of uid would pass the limits; logged, rarely. */
 static int
 control_refuse(uid_t uid)
@@ -313,6 +360,7 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		proc_compose(ctl.ps, PROC_PARENT, type, c->id, fd, vmc,
 		    sizeof(*vmc));
 		free(vmc);
+		control_sent(c, type);
 		return;
 	case IMSG_VMDOP_WAIT_VM_REQUEST:
 	case IMSG_VMDOP_TERMINATE_VM_REQUEST:
@@ -331,6 +379,7 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		}
 		proc_compose(ctl.ps, PROC_PARENT, type, c->id, -1, &vid,
 		    sizeof(vid));
+		control_sent(c, type);
 		return;
 	case IMSG_VMDOP_START_VM_INITRD:
 	case IMSG_VMDOP_GET_INFO_VM_REQUEST:
@@ -343,6 +392,7 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		fd = imsg_get_fd(imsg);
 		proc_compose(ctl.ps, PROC_PARENT, type, c->id, fd,
 		    imsg->data, imsg_get_len(imsg));
+		control_sent(c, type);
 		return;
 	default:
 		log_debug("%s: client uid %u: unexpected message %u",
@@ -397,9 +447,20 @@ control_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    vmr.vmr_result == 0) {
 			c->waitid = vmr.vmr_id;
 			/* wait: the client hears only of the termination */
-			if (c->wait_only)
+			if (c->wait_only) {
+				control_answered(c, type);	/* last use */
 				return;
+			}
 		}
 	}
+	if (imsgbuf_queuelen(&c->iev.ibuf) >= CTL_MAX_QUEUED) {
+		/* it asks and never reads: it may not hold us to it */
+		log_warnx("control: client uid %u left %u replies unread, "
+		    "disconnected", c->uid, imsgbuf_queuelen(&c->iev.ibuf));
+		imsgev_clear(&c->iev);
+		control_closed(&c->iev);
+		return;
+	}
 	imsgev_forward(&c->iev, imsg);
+	control_answered(c, type);	/* last use: it may close c */
 }

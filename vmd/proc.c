@@ -87,12 +87,17 @@ imsgev_init(struct imsgev *iev, int fd, const char *name,
 void
 imsgev_add(struct imsgev *iev)
 {
-	short	events = EV_READ;
+	short	events = iev->noread ? 0 : EV_READ;
 
 	if (iev->closed)
 		return;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
+	if (events == 0) {
+		event_del(&iev->ev);
+		iev->events = 0;
+		return;
+	}
 	/* one-shot events: re-arm unless this very set is still pending */
 	if (events == iev->events &&
 	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
@@ -123,11 +128,12 @@ imsgev_close(struct imsgev *iev)
 		iev->on_close(iev);
 }
 
+static int	imsgev_dispatch_all(struct imsgev *);
+
 static void
 imsgev_handler(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
-	struct imsg	 imsg;
 	ssize_t		 n;
 
 	(void)fd;
@@ -150,22 +156,50 @@ imsgev_handler(int fd, short event, void *arg)
 			imsgev_close(iev);
 			return;
 		}
-		for (;;) {
-			n = imsg_get(&iev->ibuf, &imsg);
-			if (n == -1) {
-				log_warnx("%s: %s: malformed message, "
-				    "closing the channel", __func__, iev->name);
-				imsgev_close(iev);
-				return;
-			}
-			if (n == 0)
-				break;
-			iev->dispatch(iev, &imsg);
-			imsg_free(&imsg);
-			if (iev->closed)
-				return;
-		}
+		if (imsgev_dispatch_all(iev) == -1)
+			return;
 	}
+	imsgev_add(iev);
+}
+
+/* The messages read so far, until reading is held; -1 if it closed. */
+static int
+imsgev_dispatch_all(struct imsgev *iev)
+{
+	struct imsg	imsg;
+	ssize_t		n;
+
+	while (!iev->noread) {
+		n = imsg_get(&iev->ibuf, &imsg);
+		if (n == -1) {
+			log_warnx("%s: %s: malformed message, closing the "
+			    "channel", __func__, iev->name);
+			imsgev_close(iev);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		iev->dispatch(iev, &imsg);
+		imsg_free(&imsg);
+		if (iev->closed)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Hold (on) or resume reading and dispatching a channel's messages: a
+ * peer that has enough requests in progress waits for their answers.
+ * Resuming dispatches what was already read.  May close the channel.
+ */
+void
+imsgev_hold(struct imsgev *iev, int on)
+{
+	if (iev->closed || iev->noread == on)
+		return;
+	iev->noread = on;
+	if (!on && imsgev_dispatch_all(iev) == -1)
+		return;
 	imsgev_add(iev);
 }
 
@@ -244,7 +278,13 @@ proc_spawn(struct privsep *ps, enum privsep_procid id,
 	int	 sp[2], argc = 0, v;
 	pid_t	 pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+	/*
+	 * Non-blocking, both ends: neither process may ever wait on the
+	 * other's reading (a client that never reads its replies once made
+	 * the parent and control block writing to each other for good).
+	 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+	    sp) == -1)
 		fatal("%s: socketpair", __func__);
 
 	switch (pid = fork()) {

@@ -51,11 +51,13 @@ struct imsgev {
 	imsgev_closed_fn	 on_close;	/* EOF or error; fd closed */
 	void			*data;
 	const char		*name;
+	int			 noread;	/* imsgev_hold */
 };
 
 int	imsgev_init(struct imsgev *, int, const char *, imsgev_dispatch_fn,
 	    imsgev_closed_fn, void *);
 void	imsgev_add(struct imsgev *);
+void	imsgev_hold(struct imsgev *, int);
 void	imsgev_clear(struct imsgev *);
 int	imsgev_compose(struct imsgev *, uint32_t, uint32_t, pid_t, int,
 	    const void *, size_t);

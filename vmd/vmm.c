@@ -395,8 +395,9 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 	int		 sp[2], argc = 0, i, v;
 	pid_t		 pid;
 
+	/* non-blocking, as every channel (proc.c) */
 	if (vmm.kvmfd == -1 || socketpair(AF_UNIX, SOCK_STREAM |
-	    SOCK_CLOEXEC, 0, sp) == -1) {
+	    SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) == -1) {
 		log_warn("%s: socketpair", __func__);
 		goto fail;
 	}

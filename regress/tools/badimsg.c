@@ -17,7 +17,9 @@
 /*
  * badimsg SOCKET CASE: send vmd's control socket one malformed or hostile
  * request and print what came back: "closed", "fail <errno>",
- * "type <n>" or "timeout".
+ * "type <n>" or "timeout".  Case "flood": 20000 status requests, none of
+ * their answers read; "flooded" once written, then the connection is
+ * held until vmd closes it ("closed") or for 30 s ("timeout").
  */
 
 #include <sys/types.h>
@@ -26,6 +28,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +74,9 @@ main(int argc, char *argv[])
 	struct imsg	 imsg;
 	struct pollfd	 pfd;
 	char		 junk[64];
+	struct imsg_hdr	 hdr;
 	const char	*c;
-	int		 fd, error;
+	int		 fd, error, i;
 	ssize_t		 n;
 
 	if (argc != 3) {
@@ -114,7 +118,31 @@ main(int argc, char *argv[])
 	else if (strcmp(c, "type") == 0)
 		imsg_compose(&ibuf, 9999, VMD_PROTOCOL_VERSION, 0, -1, NULL,
 		    0);
-	else {
+	else if (strcmp(c, "flood") == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.type = IMSG_VMDOP_GET_INFO_VM_REQUEST;
+		hdr.len = sizeof(hdr);
+		hdr.peerid = VMD_PROTOCOL_VERSION;
+		for (i = 0; i < 20000; i++)
+			if (write(fd, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+				/* vmd hung up on us while we wrote */
+				printf("closed\n");
+				return (0);
+			}
+		printf("flooded\n");
+		fflush(stdout);
+		/* read nothing: wait for the close vmd owes us */
+		for (i = 0; i < 300; i++) {
+			if (recv(fd, junk, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+				printf("closed\n");
+				return (0);
+			}
+			usleep(100000);
+		}
+		printf("timeout\n");
+		return (0);
+	} else {
 		fprintf(stderr, "unknown case %s\n", c);
 		return (2);
 	}

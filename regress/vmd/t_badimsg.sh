@@ -18,6 +18,21 @@ is "reset request of the wrong size: EINVAL" "fail 22" "$($B "$SOCK" resetlen)"
 is "load path without NUL: EINVAL" "fail 22" "$($B "$SOCK" loadnonul)"
 is "unknown message type: EINVAL" "fail 22" "$($B "$SOCK" type)"
 
+# a client that asks and asks and never reads: others are answered, and
+# it is hung up on
+$B "$SOCK" flood >"$T/flood.out" 2>&1 &
+fp=$!
+_holders="$_holders $fp"
+sleep 1
+like "root is answered while a client floods" ' running live$' \
+    "$(timeout 5 "$VMCTL" -s "$SOCK" status 2>&1)"
+wait $fp
+like "the flooding client is hung up on" 'closed$' "$(cat "$T/flood.out")"
+check "and vmd says why" grep -q 'replies unread, disconnected' \
+    "$T/vmd.log"
+like "root is answered after it" ' running live$' \
+    "$(timeout 5 "$VMCTL" -s "$SOCK" status 2>&1)"
+
 check "vmd still runs" vmd_alive
 is "the VM still runs" running "$(vm_field live 8)"
 con_send live 'echo still-here
