@@ -54,9 +54,22 @@ lastcnt() {
 	tr -d '\r' <"$1" | sed -n 's/.*CNT-\([0-9][0-9]*\)$/\1/p' | tail -n 1 |
 	    grep . || echo 0
 }
+# the consoles FILES... as one stream, as the guest wrote it: a line it
+# was writing when it was sent begins in one and ends in the next
+# (vmctl console ends each with "[EOT]", begins it with "Connected to")
+joined() {
+	for _f in "$@"; do
+		if [ "$(tail -c 9 "$_f" | od -An -c | tr -d ' \n')" = \
+		    '\r\n[EOT]\r\n' ]; then
+			head -c $(( $(wc -c <"$_f") - 9 )) "$_f"
+		else
+			cat "$_f"
+		fi | sed '1{/^Connected to /d;}'
+	done
+}
 # counts in FILES... go up by one from line to line
 consecutive() {
-	cat "$@" | tr -d '\r' | sed -n 's/.*CNT-\([0-9][0-9]*\)$/\1/p' |
+	joined "$@" | tr -d '\r' | sed -n 's/.*CNT-\([0-9][0-9]*\)$/\1/p' |
 	    awk 'NR > 1 && $1 != p + 1 { bad = 1 } { p = $1 } END { exit bad }'
 }
 # the guest's view of its CPUs, clock and network, after a move

@@ -8,6 +8,10 @@
 #	line) and returns 1.  CRs are ignored; COUNT END lines are skipped.
 # count_last FILE: prints the n of the last COUNT line (nothing, and
 #	returns 1, if there is none).
+# count_join A B: the console captures A and B (vmctl console's output)
+#	as one stream, as the guest wrote it: A without the "[EOT]" vmctl
+#	ends it with, B without its "Connected to" line, so that a line the
+#	guest was writing when it was sent, begun in A, ends in B.
 #
 # 64-bit shell arithmetic: r * 1103515245 < 2^63.
 
@@ -62,4 +66,14 @@ count_last() {
 	    tail -n 1)
 	[ -n "$_cl" ] || return 1
 	echo "$_cl"
+}
+
+count_join() {
+	if [ "$(tail -c 9 "$1" | od -An -c | tr -d ' \n')" = '\r\n[EOT]\r\n' ]
+	then
+		head -c $(( $(wc -c <"$1") - 9 )) "$1"
+	else
+		cat "$1"
+	fi
+	sed '1{/^Connected to /d;}' "$2"
 }

@@ -57,7 +57,7 @@ like "file: receive starts it" '^vmctl: started vm [0-9]+ successfully, tty /dev
     "$out"
 con_open b
 check "file: the received guest counts on" wait_n "$T/con.b" $((na + 5))
-cat "$T/con.a" "$T/con.b" >"$T/ab"
+count_join "$T/con.a" "$T/con.b" >"$T/ab"
 is "file: no step lost or repeated, registers and memory intact" ok \
     "$(count_check "$T/ab")"
 first=$(grep -a '^COUNT n=' "$T/con.b" | head -n 1 | tr -d '\r')
@@ -100,7 +100,7 @@ _holders="$_holders $!"
 check "pipe: the received guest runs" wait_for "$T/con.d" '^HELLO' 60
 is "pipe: status on the other vmd: 4 vcpus" 4 \
     "$(vmctl2 status | awk '$NF == "d" { print $3 }')"
-cat "$T/con.c" "$T/con.d" >"$T/cd"
+count_join "$T/con.c" "$T/con.d" >"$T/cd"
 is "pipe: no step lost or repeated" ok "$(count_check "$T/cd")"
 like "pipe: it goes on after the last step before the pause ($nc)" \
     "^COUNT n=$((nc + 1)) " "$(grep -a '^COUNT n=' "$T/con.d" | head -n 1 |

@@ -46,7 +46,7 @@ check "the received guest runs its commands" \
 out=$(nsx $PING -c 3 -W 2 100.64.2.3 2>&1)
 check "the host pings the received guest" test $? -eq 0
 check "it ends its commands" wait_for "$T/con.n2" '^HELLO' 20
-cat "$T/con.n1" "$T/con.n2" >"$T/both"
+count_join "$T/con.n1" "$T/con.n2" >"$T/both"
 is "the count went on" ok "$(count_check "$T/both")"
 like "the new VM's lease" '^DHCP 0 ACK addr=100\.64\.2\.3 ' \
     "$(grep -a '^DHCP 0 ACK' "$T/con.n2" | tail -n 1 | tr -d '\r')"
