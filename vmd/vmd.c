@@ -734,6 +734,66 @@ open_file(const char *path, int flags, int blkok)
 	return (fd);
 }
 
+/* Whether uid, with its groups, has the mode bits want of st. */
+static int
+uid_may(uid_t uid, const gid_t *groups, int ngroups, const struct stat *st,
+    mode_t want)
+{
+	mode_t	m = st->st_mode;
+	int	i;
+
+	if (st->st_uid == uid)
+		return ((m & (want << 6)) == (want << 6));
+	for (i = 0; i < ngroups; i++)
+		if (groups[i] == st->st_gid)
+			return ((m & (want << 3)) == (want << 3));
+	return ((m & want) == want);
+}
+
+/*
+ * As upstream's vm_checkaccess: may the user who asked for this VM read
+ * (and write, with rw) the file at path, open as fd?  Root may; others
+ * need search permission on every directory above it and the file's
+ * own bits, as the kernel would check them for that user.  0, or -1.
+ */
+static int
+vm_checkaccess(struct vmd_vm *vm, unsigned int what, const char *path,
+    int fd, int rw)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	gid_t		 groups[NGROUPS_MAX];
+	char		 dir[PATH_MAX], *p;
+	int		 ngroups = NGROUPS_MAX;
+	uid_t		 uid = vm->vm_uid;
+
+	if (uid == 0 || !(vm->vm_params.vmc_checkaccess & what))
+		return (0);
+	if ((pw = getpwuid(uid)) == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) == -1)
+		goto denied;
+	if (path[0] != '/' || realpath(path, dir) == NULL)
+		goto denied;
+	while ((p = strrchr(dir, '/')) != NULL) {
+		*p = '\0';
+		if (stat(dir[0] == '\0' ? "/" : dir, &st) == -1 ||
+		    !uid_may(uid, groups, ngroups, &st, S_IXOTH))
+			goto denied;
+		if (dir[0] == '\0')
+			break;
+	}
+	if (fstat(fd, &st) == -1 || !uid_may(uid, groups, ngroups, &st,
+	    rw ? S_IROTH | S_IWOTH : S_IROTH))
+		goto denied;
+	return (0);
+ denied:
+	log_warnx("vm \"%s\": uid %u may not %s %s",
+	    vm->vm_params.vmc_params.vcp_name, uid, rw ? "read and write" :
+	    "read", path);
+	errno = EPERM;
+	return (-1);
+}
+
 static int
 open_image(const char *path)
 {
@@ -794,7 +854,7 @@ disk_open_one(const char *vmname, const char *path, struct stat *chain,
 	if (top && (fd = open_file(path, O_RDWR, 1)) == -1 &&
 	    (errno == EACCES || errno == EROFS || errno == EPERM))
 		rw = 0;
-	if (fd == -1 && errno != EINVAL && (!top || !rw) &&
+	if (fd == -1 && (!top || !rw) &&
 	    (fd = open_file(path, O_RDONLY, 1)) != -1)
 		rw = 0;
 	if (fd == -1 && errno == EINVAL) {
@@ -860,6 +920,12 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 		    received, &fd)) != 0)
 			goto fail;
 		df->fd[df->n] = fd;
+		if (vm_checkaccess(vm, VMOP_CREATE_DISK, vmc->vmc_disks[i], fd,
+		    1) == -1) {
+			close(fd);
+			ret = EPERM;
+			goto fail;
+		}
 		df->vd[df->n].vd_idx = i;
 		df->vd[df->n++].vd_depth = 0;
 		if (vmc->vmc_disktypes[i] != VMDF_QCOW2)
@@ -886,6 +952,12 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 			if ((ret = disk_open_one(name, resolved, chain, depth,
 			    received, &fd)) != 0)
 				goto fail;
+			if (vm_checkaccess(vm, VMOP_CREATE_DISK, resolved, fd,
+			    0) == -1) {
+				close(fd);
+				ret = EPERM;
+				goto fail;
+			}
 			df->fd[df->n] = fd;
 			df->vd[df->n].vd_idx = i;
 			df->vd[df->n++].vd_depth = depth;
@@ -897,6 +969,11 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 		    -1 && errno != EINVAL) {
 			log_warn("vm \"%s\": cdrom %s", name, vmc->vmc_cdrom);
 			ret = VMD_CDROM_MISSING;
+			goto fail;
+		}
+		if (df->cdrom != -1 && vm_checkaccess(vm, VMOP_CREATE_CDROM,
+		    vmc->vmc_cdrom, df->cdrom, 0) == -1) {
+			ret = EPERM;
 			goto fail;
 		}
 		if (df->cdrom == -1 || fstat(df->cdrom, &st) == -1 ||
@@ -956,7 +1033,15 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 		if (vm->vm_kernel != -1)
 			kernel = dup(vm->vm_kernel);
 		else if (vmc->vmc_kernel[0] != '\0') {
-			if ((kernel = open_image(vmc->vmc_kernel)) == -1) {
+			if ((kernel = open_image(vmc->vmc_kernel)) != -1 &&
+			    vm_checkaccess(vm, VMOP_CREATE_KERNEL,
+			    vmc->vmc_kernel, kernel, 0) == -1) {
+				close(kernel);
+				kernel = -1;
+				ret = EPERM;
+				goto fail;
+			}
+			if (kernel == -1) {
 				ret = errno;
 				if (errno == EINVAL)
 					log_warnx("vm \"%s\": boot image %s is "
@@ -988,6 +1073,12 @@ vm_start(struct vmd_vm *vm, uint32_t peerid)
 			ret = errno;
 			log_warn("vm \"%s\": initrd %s",
 			    vmc->vmc_params.vcp_name, vmc->vmc_initrd);
+			goto fail;
+		}
+		if (initrd != -1 && vm->vm_initrd == -1 &&
+		    vm_checkaccess(vm, VMOP_CREATE_INITRD, vmc->vmc_initrd,
+		    initrd, 0) == -1) {
+			ret = EPERM;
 			goto fail;
 		}
 	}
@@ -1188,6 +1279,7 @@ handle_start(struct imsg *imsg)
 	struct vmd_vm			*vm, *parent = NULL;
 	uint32_t			 peer = imsg_get_id(imsg);
 	uid_t				 uid;
+	unsigned int			 i;
 	int				 res, kernel, initrd = -1;
 
 	kernel = imsg_get_fd(imsg);
@@ -1207,6 +1299,11 @@ handle_start(struct imsg *imsg)
 	vmc.vmc_initrd[sizeof(vmc.vmc_initrd) - 1] = '\0';
 	vmc.vmc_cmdline[sizeof(vmc.vmc_cmdline) - 1] = '\0';
 	vmc.vmc_instance[sizeof(vmc.vmc_instance) - 1] = '\0';
+	vmc.vmc_cdrom[sizeof(vmc.vmc_cdrom) - 1] = '\0';
+	for (i = 0; i < VM_MAX_DISKS_PER_VM; i++)
+		vmc.vmc_disks[i][sizeof(vmc.vmc_disks[i]) - 1] = '\0';
+	for (i = 0; i < VM_MAX_NICS_PER_VM; i++)
+		vmc.vmc_ifswitch[i][sizeof(vmc.vmc_ifswitch[i]) - 1] = '\0';
 	uid = vmc.vmc_owner.uid;	/* set by control from SO_PEERCRED */
 
 	if (!vm_name_valid(vmc.vmc_params.vcp_name)) {
@@ -1302,6 +1399,36 @@ handle_start(struct imsg *imsg)
 		if (vmc.vmc_flags & VMOP_CREATE_CMDLINE)
 			strlcpy(vm->vm_params.vmc_cmdline, vmc.vmc_cmdline,
 			    VM_CMDLINE_MAX);
+		if (vmc.vmc_flags & VMOP_CREATE_INITRD)
+			strlcpy(vm->vm_params.vmc_initrd, vmc.vmc_initrd,
+			    PATH_MAX);
+		if (vmc.vmc_flags & VMOP_CREATE_CDROM)
+			strlcpy(vm->vm_params.vmc_cdrom, vmc.vmc_cdrom,
+			    PATH_MAX);
+		/* an instance has its own disks, never its parent's */
+		vm->vm_params.vmc_ndisks = 0;
+		if (vmc.vmc_flags & VMOP_CREATE_DISK) {
+			vm->vm_params.vmc_ndisks = vmc.vmc_ndisks;
+			memcpy(vm->vm_params.vmc_disks, vmc.vmc_disks,
+			    sizeof(vmc.vmc_disks));
+			memcpy(vm->vm_params.vmc_disktypes, vmc.vmc_disktypes,
+			    sizeof(vmc.vmc_disktypes));
+		}
+		if (vmc.vmc_flags & VMOP_CREATE_NETWORK) {
+			vm->vm_params.vmc_nnics = vmc.vmc_nnics;
+			memcpy(vm->vm_params.vmc_ifflags, vmc.vmc_ifflags,
+			    sizeof(vmc.vmc_ifflags));
+			memcpy(vm->vm_params.vmc_ifswitch, vmc.vmc_ifswitch,
+			    sizeof(vmc.vmc_ifswitch));
+			memset(vm->vm_params.vmc_ifnames, 0,
+			    sizeof(vm->vm_params.vmc_ifnames));
+			memset(vm->vm_params.vmc_macs, 0,
+			    sizeof(vm->vm_params.vmc_macs));
+		}
+		/* what a user named is opened only if that user could */
+		vm->vm_params.vmc_checkaccess = uid == 0 ? 0 : vmc.vmc_flags &
+		    (VMOP_CREATE_KERNEL | VMOP_CREATE_INITRD |
+		    VMOP_CREATE_DISK | VMOP_CREATE_CDROM);
 		strlcpy(vm->vm_params.vmc_instance, parent->vm_params.
 		    vmc_params.vcp_name, VMM_MAX_NAME_LEN);
 		vm->vm_params.vmc_owner.uid = uid;
@@ -1309,6 +1436,7 @@ handle_start(struct imsg *imsg)
 		vm->vm_params.vmc_flags |= vmc.vmc_flags;
 	} else {
 		vm->vm_params = vmc;
+		vm->vm_params.vmc_checkaccess = 0;	/* root's: not checked */
 		vm->vm_params.vmc_owner.gid = -1;
 		if (!(vmc.vmc_flags & VMOP_CREATE_MEMORY))
 			vm->vm_params.vmc_params.vcp_memory_size =

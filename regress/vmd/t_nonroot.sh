@@ -16,6 +16,14 @@ vm "theirs" {
 	boot "$GUEST_ELF"
 	cmdline "console=ttyS0 run=hello"
 }
+vm "tmpl" {
+	disable
+	memory 16M
+	boot "$GUEST_ELF"
+	cmdline "console=ttyS0 run=virtio,hello"
+	allow instance { disk, cdrom }
+	allow instance owner nobody
+}
 CONF
 vmd_start -f "$T/vm.conf"
 check "root's VM is up" wait_state theirs running 5
@@ -59,6 +67,41 @@ check "stopped" wait_state mine stopped 5
 out=$(setpriv --reuid=nobody --regid=daemon --clear-groups "$VMCTL" -s "$SOCK" status 2>&1)
 like "users outside the socket group cannot connect" \
     "connect: .*vmd.sock: Permission denied" "$out"
+
+# instances: what nobody names is opened only if nobody could open it
+mkdir -m 755 "$T/pub"
+truncate -s 1M "$T/pub/secret.raw" "$T/pub/open.raw" "$T/pub/base.raw"
+chmod 600 "$T/pub/secret.raw" "$T/pub/base.raw"
+chmod 666 "$T/pub/open.raw"
+run_is "nobody may not give an instance a root-only disk" 1 \
+    "vmctl: start vm command failed: Operation not permitted" \
+    asuser start -t tmpl -d "$T/pub/secret.raw" inst1
+check "and vmd says which" grep -q \
+    "uid [0-9]* may not read and write $T/pub/secret.raw" "$T/vmd.log"
+run_is "nor a root-only CD-ROM image" 1 \
+    "vmctl: start vm command failed: Operation not permitted" \
+    asuser start -t tmpl -r "$T/pub/secret.raw" inst2
+if command -v qemu-img >/dev/null 2>&1; then
+	qemu-img create -q -f qcow2 -b "$T/pub/base.raw" -F raw \
+	    "$T/pub/top.qcow2" 1M
+	chmod 666 "$T/pub/top.qcow2"
+	run_is "nor a disk whose backing file is root's alone" 1 \
+	    "vmctl: start vm command failed: Operation not permitted" \
+	    asuser start -t tmpl -d "$T/pub/top.qcow2" inst3
+else
+	skip "nor a disk whose backing file is root's alone" "no qemu-img"
+fi
+out=$(asuser start -t tmpl -d "$T/pub/open.raw" inst4 2>&1)
+like "a disk nobody may use is given to its instance" \
+    '^vmctl: started vm [0-9]+ successfully' "$out"
+con_open inst4
+check "and the instance's guest sees it" \
+    wait_for "$T/con.inst4" '^VIRTIO 00:0[0-9]\.0 blk ' 20
+check "but not the template's disks, which it does not inherit" \
+    test "$(count_in "$T/con.inst4" '^VIRTIO .* blk ')" -eq 1
+vmctl stop -f inst4 >/dev/null 2>&1
+is "no refused instance was left behind" "" \
+    "$(vmctl status | awk '$NF ~ /^inst[123]$/')"
 
 # one user cannot take the socket from everyone: 32 connections each
 CONNS=$BUILD/tools/conns
