@@ -144,6 +144,7 @@ vms_write(struct vms_writer *w, const void *p, size_t len)
 {
 	const uint8_t	*b = p;
 	size_t		 n;
+	ssize_t		 wn;
 
 	if (w->err != 0)
 		return;
@@ -152,6 +153,21 @@ vms_write(struct vms_writer *w, const void *p, size_t len)
 		return;
 	}
 	w->total += len;
+	if (len >= VMS_BUFSIZE / 2) {
+		/* guest memory: written from where it is, not copied */
+		vms_flush(w);
+		while (len > 0 && w->err == 0) {
+			if ((wn = write(w->fd, b, len)) == -1) {
+				if (errno == EINTR)
+					continue;
+				w->err = errno;
+				break;
+			}
+			b += wn;
+			len -= wn;
+		}
+		return;
+	}
 	while (len > 0 && w->err == 0) {
 		n = MINIMUM(len, VMS_BUFSIZE - w->len);
 		memcpy(w->buf + w->len, b, n);
@@ -312,6 +328,24 @@ vms_raw(struct vms_reader *r, void *p, size_t len)
 			memcpy(b, r->prefix + r->prefixoff, n);
 			r->prefixoff += n;
 		} else {
+			if (r->off == r->len && len >= VMS_BUFSIZE / 2 &&
+			    !r->eof) {
+				/* guest memory: read where it goes */
+				got = read(r->fd, b, len);
+				if (got == -1 && errno == EINTR)
+					continue;
+				if (got == -1)
+					return (vms_fail(r, errno,
+					    "read: %s", strerror(errno)));
+				if (got == 0) {
+					r->eof = 1;
+					continue;
+				}
+				b += got;
+				len -= got;
+				r->total += got;
+				continue;
+			}
 			if (r->off == r->len) {
 				if (r->eof)
 					return (vms_fail(r, VMD_RECV_TRUNCATED,
