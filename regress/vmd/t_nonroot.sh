@@ -68,6 +68,17 @@ out=$(setpriv --reuid=nobody --regid=daemon --clear-groups "$VMCTL" -s "$SOCK" s
 like "users outside the socket group cannot connect" \
     "connect: .*vmd.sock: Permission denied" "$out"
 
+# send and receive are root's, as upstream
+head -c 40000 /dev/zero >"$T/zero.vm"
+run_is "nobody may not receive" 1 \
+    "vmctl: command failed: Operation not permitted" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    sh -c '"$0" -s "$1" receive stolen <"$2"' "$VMCTL" "$SOCK" "$T/zero.vm"
+run_is "nobody may not send" 1 \
+    "vmctl: command failed: Operation not permitted" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    sh -c '"$0" -s "$1" send theirs >/dev/null' "$VMCTL" "$SOCK"
+
 # instances: what nobody names is opened only if nobody could open it
 mkdir -m 755 "$T/pub"
 truncate -s 1M "$T/pub/secret.raw" "$T/pub/open.raw" "$T/pub/base.raw"
