@@ -363,11 +363,36 @@ vq_enable(struct virtio_dev *d, struct virtio_vq *vq)
 	pthread_mutex_unlock(&vq->mtx);
 }
 
+/*
+ * With dev->mtx held: until the device holds no chain, or end (REALTIME;
+ * NULL: no end) passes.  A device thread that gives its last chain back
+ * wakes us; the 1 ms steps cover one that was asleep when we asked.
+ * 0, or -1 at the end.
+ */
+static int
+virtio_wait_idle(struct virtio_dev *d, const struct timespec *end)
+{
+	struct timespec	ts;
+
+	while (__atomic_load_n(&d->inflight, __ATOMIC_SEQ_CST) > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (end != NULL && (ts.tv_sec > end->tv_sec ||
+		    (ts.tv_sec == end->tv_sec && ts.tv_nsec >= end->tv_nsec)))
+			return (-1);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		(void)pthread_cond_timedwait(&d->idle, &d->mtx, &ts);
+	}
+	return (0);
+}
+
 /* Called with dev->mtx held, from the vCPU that wrote status 0. */
 static void
 virtio_reset(struct virtio_dev *d)
 {
-	struct timespec	ts;
 	unsigned int	i;
 
 	for (i = 0; i < d->nqueues; i++) {
@@ -378,15 +403,7 @@ virtio_reset(struct virtio_dev *d)
 	/* requests being worked on finish (and are dropped) first */
 	if (d->ops->release != NULL)
 		d->ops->release(d);
-	while (__atomic_load_n(&d->inflight, __ATOMIC_SEQ_CST) > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		(void)pthread_cond_timedwait(&d->idle, &d->mtx, &ts);
-	}
+	(void)virtio_wait_idle(d, NULL);
 	if (d->ops->reset != NULL)
 		d->ops->reset(d);
 	d->driver_features = 0;
@@ -1093,7 +1110,7 @@ int
 virtio_freeze(struct vm *vm, unsigned int timeout_ms)
 {
 	struct virtio_dev	*d;
-	struct timespec		 ts, end;
+	struct timespec		 end;
 	unsigned int		 i;
 	int			 ret = 0;
 
@@ -1110,23 +1127,11 @@ virtio_freeze(struct vm *vm, unsigned int timeout_ms)
 		pthread_mutex_lock(&d->mtx);
 		if (d->ops->release != NULL)
 			d->ops->release(d);
-		while (__atomic_load_n(&d->inflight, __ATOMIC_SEQ_CST) > 0) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			if (ts.tv_sec > end.tv_sec || (ts.tv_sec == end.tv_sec &&
-			    ts.tv_nsec >= end.tv_nsec)) {
-				log_warnx("vm %s: %s: %u requests did not "
-				    "complete", vm->vm_name, d->name,
-				    __atomic_load_n(&d->inflight,
-				    __ATOMIC_SEQ_CST));
-				ret = -1;
-				break;
-			}
-			ts.tv_nsec += 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			(void)pthread_cond_timedwait(&d->idle, &d->mtx, &ts);
+		if (virtio_wait_idle(d, &end) == -1) {
+			log_warnx("vm %s: %s: %u requests did not complete",
+			    vm->vm_name, d->name, __atomic_load_n(&d->inflight,
+			    __ATOMIC_SEQ_CST));
+			ret = -1;
 		}
 		pthread_mutex_unlock(&d->mtx);
 	}

@@ -662,8 +662,7 @@ vm_put_blob(struct vms_writer *w, uint32_t tag, uint32_t index,
 {
 	if (ret == 0)
 		ret = vms_put(w, tag, index, b->b_data, b->b_len);
-	vmm_blob_free(b);
-	memset(b, 0, sizeof(*b));
+	vmm_blob_free(b);	/* and zeroed, for the next save */
 	return (ret);
 }
 

@@ -766,6 +766,7 @@ vm_checkaccess(struct vmd_vm *vm, unsigned int what, const char *path,
 	char		 dir[PATH_MAX], *p;
 	int		 ngroups = NGROUPS_MAX;
 	uid_t		 uid = vm->vm_uid;
+	static time_t	 refused_at;
 
 	if (uid == 0 || !(vm->vm_params.vmc_checkaccess & what))
 		return (0);
@@ -787,9 +788,13 @@ vm_checkaccess(struct vmd_vm *vm, unsigned int what, const char *path,
 		goto denied;
 	return (0);
  denied:
-	log_warnx("vm \"%s\": uid %u may not %s %s",
-	    vm->vm_params.vmc_params.vcp_name, uid, rw ? "read and write" :
-	    "read", path);
+	/* a client may ask again and again: once a second in the log */
+	if (time(NULL) != refused_at) {
+		refused_at = time(NULL);
+		log_warnx("vm \"%s\": uid %u may not %s %s",
+		    vm->vm_params.vmc_params.vcp_name, uid,
+		    rw ? "read and write" : "read", path);
+	}
 	errno = EPERM;
 	return (-1);
 }
