@@ -13,7 +13,9 @@
 #   make bench-net    virtio-net against QEMU's, in the nested test host
 #   make bench-life   send/receive and SMP against QEMU's, in the nested host
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test);
-#                   make fuzz-NAME one of them (dhcp, vionet, vioblk, qcow2)
+#                   make fuzz-NAME one of them (dhcp, vionet, vioblk, qcow2,
+#                   vmstate, parse, loadfile, vioscsi, fwcfg,
+#                   ns8250, mc146818, pci)
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -146,9 +148,13 @@ $(FUZZ)/obj/%.o: %.c
 $(FUZZ)/libvmd.a: $(FUZZ_LIB_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(FUZZ)/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ)/libvmd.a
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
-	    $(LDLIBS)
+$(FUZZ)/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ)/libvmd.a \
+    $(wildcard regress/fuzz/*.h)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ)/libvmd.a $(LDLIBS)
+
+# fuzz_parse includes the parser yacc made
+$(FUZZ)/fuzz_parse: $(OBJ)/vmd/parse.c
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -164,7 +170,7 @@ endef
 fuzz: fuzz-build
 	@set -e; for f in $(FUZZ_BINS); do $(call FUZZ_RUN,$$f); done
 
-# one of them: make fuzz-dhcp, fuzz-vionet, fuzz-vioblk, fuzz-qcow2
+# one of them: make fuzz-dhcp, fuzz-parse, fuzz-pci, ... (the list above)
 fuzz-%: $(FUZZ)/fuzz_%
 	@set -e; $(call FUZZ_RUN,$<)
 
