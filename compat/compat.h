@@ -50,8 +50,14 @@
 enum sandbox_role {
 	SANDBOX_CONTROL,
 	SANDBOX_VMM,
+	SANDBOX_PRIV,
 	SANDBOX_VM,
 };
 int	sandbox_drop(enum sandbox_role);
+void	sandbox_ioctls(const unsigned long *, size_t);
+int	sandbox_capbset(uint64_t);
+int	sandbox_caps(uint64_t);
+int	sandbox_landlock_abi(void);
+int	sandbox_landlock(enum sandbox_role);
 
 #endif /* COMPAT_H */

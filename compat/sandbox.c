@@ -15,84 +15,469 @@
  */
 
 /*
- * What pledge(2) is on OpenBSD: no_new_privs, no core dumps or ptrace by
- * other processes of the same user, and a seccomp allowlist for the VM
- * process, the one that runs guest-facing code.
+ * What pledge(2) and unveil(2) are on OpenBSD: for each process a
+ * seccomp allowlist with argument filters, a Landlock domain where the
+ * kernel has Landlock, no_new_privs, no core dumps or ptrace by other
+ * processes of the same user, and the capabilities it needs and no more.
+ *
+ * Every filter is applied to all threads of the process (TSYNC): the VM
+ * process has device threads before it enters its sandbox.  A refused
+ * system call kills the whole process with SIGSYS, which vmm logs.
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "compat.h"
 
-/* what a VM process needs once its guest is running */
-static const int vm_syscalls[] = {
+/* Landlock's ABI, spelled here: Debian 12's headers stop at version 2 */
+#define LL_CREATE_RULESET_VERSION	(1U << 0)
+#define LL_RULE_PATH_BENEATH		1
+#define LL_FS_EXECUTE			(1ULL << 0)
+#define LL_FS_WRITE_FILE		(1ULL << 1)
+#define LL_FS_READ_FILE			(1ULL << 2)
+#define LL_FS_READ_DIR			(1ULL << 3)
+#define LL_FS_ALL_V1			((1ULL << 13) - 1)
+#define LL_FS_REFER			(1ULL << 13)	/* ABI 2 */
+#define LL_FS_TRUNCATE			(1ULL << 14)	/* ABI 3 */
+#define LL_FS_IOCTL_DEV			(1ULL << 15)	/* ABI 5 */
+#define LL_NET_BIND_TCP			(1ULL << 0)	/* ABI 4 */
+#define LL_NET_CONNECT_TCP		(1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX		(1ULL << 0)	/* ABI 6 */
+#define LL_SCOPE_SIGNAL			(1ULL << 1)
+
+struct ll_ruleset_attr {
+	uint64_t	handled_access_fs;
+	uint64_t	handled_access_net;
+	uint64_t	scoped;
+};
+
+struct ll_path_beneath_attr {
+	uint64_t	allowed_access;
+	int32_t		parent_fd;
+} __attribute__((packed));
+
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset	444
+#define SYS_landlock_add_rule		445
+#define SYS_landlock_restrict_self	446
+#endif
+
+static const unsigned long	*sb_ioctls;
+static size_t			 sb_nioctls;
+
+/* every process in a sandbox: memory, time, signals to itself, events */
+static const int base_calls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv),
-	SCMP_SYS(pwritev), SCMP_SYS(close), SCMP_SYS(ioctl),
-	SCMP_SYS(fcntl), SCMP_SYS(lseek), SCMP_SYS(fstat),
-	SCMP_SYS(newfstatat), SCMP_SYS(fdatasync), SCMP_SYS(fsync),
-	SCMP_SYS(fallocate),
-	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),
-	SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mremap),
+	SCMP_SYS(close), SCMP_SYS(lseek), SCMP_SYS(fcntl),
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(mremap),
 	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(sched_yield),
-	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
+	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid),
+	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
+	SCMP_SYS(getegid), SCMP_SYS(getrandom), SCMP_SYS(uname),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+	SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(select), SCMP_SYS(pselect6),
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(timerfd_create),
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
-	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
-	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
-	SCMP_SYS(geteuid), SCMP_SYS(getppid), SCMP_SYS(getrandom),
-	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
-	SCMP_SYS(recvfrom), SCMP_SYS(connect), SCMP_SYS(socket),
-	SCMP_SYS(shutdown),
-	SCMP_SYS(prctl), SCMP_SYS(exit), SCMP_SYS(exit_group),
-	SCMP_SYS(restart_syscall), SCMP_SYS(getrlimit),
-	SCMP_SYS(prlimit64), SCMP_SYS(uname),
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(getrlimit),
+};
+
+/* control: its listening socket and its clients */
+static const int control_calls[] = {
+	SCMP_SYS(accept4), SCMP_SYS(getsockopt), SCMP_SYS(shutdown),
+};
+
+/* priv: netlink, and the ioctl if_nametoindex(3) makes */
+static const int priv_calls[] = {
+	SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(setsockopt),
+	SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+};
+
+/* the VM process once its guest runs: descriptors it was given */
+static const int vm_calls[] = {
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv),
+	SCMP_SYS(pwritev), SCMP_SYS(preadv2), SCMP_SYS(pwritev2),
+	SCMP_SYS(fdatasync), SCMP_SYS(fsync), SCMP_SYS(fallocate),
+	SCMP_SYS(ftruncate), SCMP_SYS(sendto), SCMP_SYS(connect),
+};
+
+/*
+ * vmm, and what a VM process it execs needs until it enters its own
+ * sandbox (the filter is inherited across execve): the dynamic loader,
+ * the disk and kernel parsers, KVM's set-up, threads, the sandbox calls.
+ */
+static const int vmm_calls[] = {
+	SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(kill),
+	SCMP_SYS(socketpair), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
+	SCMP_SYS(arch_prctl), SCMP_SYS(set_tid_address), SCMP_SYS(access),
+	SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv),
+	SCMP_SYS(pwritev), SCMP_SYS(preadv2), SCMP_SYS(pwritev2),
+	SCMP_SYS(fdatasync), SCMP_SYS(fsync), SCMP_SYS(fallocate),
+	SCMP_SYS(ftruncate), SCMP_SYS(mmap), SCMP_SYS(mprotect),
+	SCMP_SYS(prctl), SCMP_SYS(seccomp), SCMP_SYS(setrlimit),
+	SCMP_SYS(prlimit64), SCMP_SYS(sendto), SCMP_SYS(connect),
+	SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
+	SCMP_SYS(landlock_restrict_self), SCMP_SYS(capget),
+	SCMP_SYS(tgkill),
+};
+
+/* the terminal requests on a console pty */
+static const unsigned long tty_ioctls[] = {
+	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONBIO, FIONREAD,
 };
 
 static int
-sandbox_seccomp(const int *calls, size_t ncalls)
+sb_allow(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
-	scmp_filter_ctx	 ctx;
-	size_t		 i;
-	int		 rc;
+	size_t	i;
+	int	rc;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		return (-1);
-	for (i = 0; i < ncalls; i++) {
+	for (i = 0; i < n; i++) {
 		if (calls[i] < 0)
 			continue;	/* not on this architecture */
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i],
 		    0)) < 0)
-			goto fail;
+			return (rc);
 	}
-	if ((rc = seccomp_load(ctx)) < 0)
-		goto fail;
-	seccomp_release(ctx);
 	return (0);
- fail:
+}
+
+static int
+sb_ioctl(scmp_filter_ctx ctx, const unsigned long *reqs, size_t n)
+{
+	size_t	i;
+	int	rc;
+
+	/* the kernel looks at the low 32 bits of the request only */
+	for (i = 0; i < n; i++)
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
+		    1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
+		    reqs[i] & 0xffffffffUL))) < 0)
+			return (rc);
+	return (0);
+}
+
+/* mmap and mprotect, never of executable memory */
+static int
+sb_noexec(scmp_filter_ctx ctx)
+{
+	int	rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0)
+		return (rc);
+	return (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)));
+}
+
+/* threads only: no fork, no new namespaces; clone3 falls back to clone */
+static int
+sb_threads(scmp_filter_ctx ctx)
+{
+	int	rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_NEWNS |
+	    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+	    CLONE_NEWUTS | CLONE_NEWCGROUP, CLONE_THREAD))) < 0)
+		return (rc);
+	return (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+	    0));
+}
+
+/* forks that make no namespaces (vmm starting a VM process) */
+static int
+sb_fork(scmp_filter_ctx ctx)
+{
+	int	rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS | CLONE_NEWUSER |
+	    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+	    CLONE_NEWCGROUP, 0))) < 0)
+		return (rc);
+	return (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+	    0));
+}
+
+/* signals and resource limits: this process only */
+static int
+sb_self(scmp_filter_ctx ctx)
+{
+	pid_t	pid = getpid();
+	int	rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pid))) < 0)
+		return (rc);
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+	    SCMP_A0(SCMP_CMP_EQ, 0))) < 0)
+		return (rc);
+	/* fstat(3) is fstatat(fd, "", AT_EMPTY_PATH): no path lookups */
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fstat),
+	    0)) < 0)
+		return (rc);
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat),
+	    1, SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH))) < 0)
+		return (rc);
+	return (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)));
+}
+
+static int
+sb_socket(scmp_filter_ctx ctx, int family, int type)
+{
+	return (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)(SOCK_CLOEXEC |
+	    SOCK_NONBLOCK), (scmp_datum_t)type)));
+}
+
+static int
+sb_seccomp(enum sandbox_role role)
+{
+	static const unsigned long priv_ioctls[] = {
+		SIOCGIFINDEX, SIOCGIFNAME,
+	};
+	static const unsigned long vm_ioctls[] = {
+		TUNSETOFFLOAD,
+	};
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return (-ENOMEM);
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
+	    (rc = sb_allow(ctx, base_calls, nitems(base_calls))) < 0)
+		goto out;
+	switch (role) {
+	case SANDBOX_CONTROL:
+		if ((rc = sb_allow(ctx, control_calls,
+		    nitems(control_calls))) < 0 ||
+		    (rc = sb_self(ctx)) < 0 ||
+		    (rc = sb_noexec(ctx)) < 0)
+			goto out;
+		break;
+	case SANDBOX_PRIV:
+		if ((rc = sb_allow(ctx, priv_calls, nitems(priv_calls))) < 0 ||
+		    (rc = sb_self(ctx)) < 0 ||
+		    (rc = sb_noexec(ctx)) < 0 ||
+		    (rc = sb_ioctl(ctx, priv_ioctls,
+		    nitems(priv_ioctls))) < 0 ||
+		    (rc = sb_socket(ctx, AF_NETLINK, SOCK_RAW)) < 0 ||
+		    (rc = sb_socket(ctx, AF_UNIX, SOCK_DGRAM)) < 0)
+			goto out;
+		break;
+	case SANDBOX_VMM:
+		/*
+		 * Wider than the others: the VM process it execs runs the
+		 * loader and builds its machine under this filter.  Still
+		 * no sockets but syslog's, no opening for writing, no exec
+		 * but of our own binary through its descriptor, no
+		 * namespaces, no ptrace, no mounts, no module or key calls.
+		 */
+		if ((rc = sb_allow(ctx, vmm_calls, nitems(vmm_calls))) < 0 ||
+		    (rc = sb_fork(ctx)) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    CLONE_THREAD | CLONE_NEWNS | CLONE_NEWUSER |
+		    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+		    CLONE_NEWUTS | CLONE_NEWCGROUP, CLONE_THREAD))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ,
+		    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(execveat), 1, SCMP_A4(SCMP_CMP_EQ,
+		    AT_EMPTY_PATH))) < 0 ||
+		    (rc = sb_socket(ctx, AF_UNIX, SOCK_DGRAM)) < 0 ||
+		    (rc = sb_ioctl(ctx, tty_ioctls, nitems(tty_ioctls))) < 0 ||
+		    (rc = sb_ioctl(ctx, vm_ioctls, nitems(vm_ioctls))) < 0 ||
+		    (rc = sb_ioctl(ctx, sb_ioctls, sb_nioctls)) < 0)
+			goto out;
+		break;
+	case SANDBOX_VM:
+		/*
+		 * syslog(3) may have to connect again to /dev/log: a
+		 * datagram UNIX socket, nothing else (and in the VM's empty
+		 * file system there is no path to connect to).
+		 */
+		if ((rc = sb_allow(ctx, vm_calls, nitems(vm_calls))) < 0 ||
+		    (rc = sb_self(ctx)) < 0 ||
+		    (rc = sb_noexec(ctx)) < 0 ||
+		    (rc = sb_threads(ctx)) < 0 ||
+		    (rc = sb_socket(ctx, AF_UNIX, SOCK_DGRAM)) < 0 ||
+		    (rc = sb_ioctl(ctx, tty_ioctls, nitems(tty_ioctls))) < 0 ||
+		    (rc = sb_ioctl(ctx, vm_ioctls, nitems(vm_ioctls))) < 0 ||
+		    (rc = sb_ioctl(ctx, sb_ioctls, sb_nioctls)) < 0)
+			goto out;
+		break;
+	}
+	rc = seccomp_load(ctx);
+ out:
 	seccomp_release(ctx);
-	errno = -rc;
-	return (-1);
+	return (rc < 0 ? rc : 0);
+}
+
+/*
+ * Landlock: the version this kernel speaks, 0 if none (disabled at boot
+ * or too old a kernel).
+ */
+int
+sandbox_landlock_abi(void)
+{
+	long	abi;
+
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LL_CREATE_RULESET_VERSION);
+	return (abi < 0 ? 0 : (int)abi);
+}
+
+/* The Landlock half of sandbox_drop(), alone for the tests. */
+int
+sandbox_landlock(enum sandbox_role role)
+{
+	struct ll_ruleset_attr		attr;
+	struct ll_path_beneath_attr	pb;
+	size_t				len;
+	int				abi, fd, saved;
+
+	if ((abi = sandbox_landlock_abi()) == 0)
+		return (0);	/* the parent said so in its log */
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = LL_FS_ALL_V1;
+	if (abi >= 2)
+		attr.handled_access_fs |= LL_FS_REFER;
+	if (abi >= 3)
+		attr.handled_access_fs |= LL_FS_TRUNCATE;
+	if (abi >= 5)
+		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
+	len = offsetof(struct ll_ruleset_attr, handled_access_net);
+	if (abi >= 4) {
+		/* no process of ours speaks TCP */
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		len = offsetof(struct ll_ruleset_attr, scoped);
+	}
+	if (abi >= 6) {
+		/*
+		 * No signals to processes outside this domain (vmm's VM
+		 * processes are in domains nested in its own), no abstract
+		 * UNIX sockets outside it.
+		 */
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+		len = sizeof(attr);
+	}
+	if ((fd = syscall(SYS_landlock_create_ruleset, &attr, len, 0)) == -1)
+		return (-1);
+	if (role == SANDBOX_VMM) {
+		/* it reads and executes (the VM processes), writes nothing */
+		memset(&pb, 0, sizeof(pb));
+		pb.allowed_access = LL_FS_EXECUTE | LL_FS_READ_FILE |
+		    LL_FS_READ_DIR;
+		if ((pb.parent_fd = open("/", O_PATH | O_CLOEXEC)) == -1 ||
+		    syscall(SYS_landlock_add_rule, fd, LL_RULE_PATH_BENEATH,
+		    &pb, 0) == -1) {
+			saved = errno;
+			if (pb.parent_fd != -1)
+				close(pb.parent_fd);
+			close(fd);
+			errno = saved;
+			return (-1);
+		}
+		close(pb.parent_fd);
+	}
+	/* control, priv and the VM process: no file system at all */
+	if (syscall(SYS_landlock_restrict_self, fd, 0) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+/* The ioctl requests (KVM's) the VMM and VM sandboxes allow besides theirs. */
+void
+sandbox_ioctls(const unsigned long *reqs, size_t n)
+{
+	sb_ioctls = reqs;
+	sb_nioctls = n;
+}
+
+/*
+ * Keep only the capabilities in keep (bits of CAP_*) in the bounding
+ * set, so that no exec can give more back (needs CAP_SETPCAP).
+ */
+int
+sandbox_capbset(uint64_t keep)
+{
+	int	cap;
+
+	for (cap = 0; cap <= 63; cap++) {
+		if (keep & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+			continue;	/* unknown to this kernel, or gone */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return (-1);
+	}
+	return (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ==
+	    -1 && errno != EINVAL ? -1 : 0);
+}
+
+/* The same, and only those in every set of this process. */
+int
+sandbox_caps(uint64_t keep)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[2];
+
+	if (sandbox_capbset(keep) == -1)
+		return (-1);
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	return (syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0);
 }
 
 int
 sandbox_drop(enum sandbox_role role)
 {
 	struct rlimit	rl = { 0, 0 };
+	int		rc;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return (-1);
@@ -101,15 +486,23 @@ sandbox_drop(enum sandbox_role role)
 		return (-1);
 	switch (role) {
 	case SANDBOX_CONTROL:
-		/* it makes no processes (its log may be a file: no FSIZE) */
+	case SANDBOX_PRIV:
+		/* they make no processes (a log may be a file: no FSIZE) */
 		if (setrlimit(RLIMIT_NPROC, &rl) == -1)
 			return (-1);
-		return (0);
+		break;
 	case SANDBOX_VMM:
-		return (0);
 	case SANDBOX_VM:
-		return (sandbox_seccomp(vm_syscalls, nitems(vm_syscalls)));
+		break;
+	default:
+		errno = EINVAL;
+		return (-1);
 	}
-	errno = EINVAL;
-	return (-1);
+	if (sandbox_landlock(role) == -1)
+		return (-1);
+	if ((rc = sb_seccomp(role)) < 0) {
+		errno = -rc;
+		return (-1);
+	}
+	return (0);
 }

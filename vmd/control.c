@@ -151,7 +151,7 @@ control_listen(struct control_config *cc)
 		fatal("%s: listen", __func__);
 
 	/* the socket is ours: now give up root and the file system */
-	proc_drop_privileges(VMD_USER, VMD_EMPTYDIR);
+	proc_drop_privileges(VMD_USER, VMD_EMPTYDIR, 0);
 	if (sandbox_drop(SANDBOX_CONTROL) == -1)
 		fatal("%s: sandbox", __func__);
 

@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -69,6 +70,10 @@ priv_main(struct privsep *ps, int fd)
 		fatal("%s: chdir", __func__);
 	if ((priv_nl = nl_open()) == NULL)
 		fatal("%s: netlink", __func__);
+	/* netlink is all it does from now on: _vmd with CAP_NET_ADMIN */
+	proc_drop_privileges(VMD_USER, NULL, 1ULL << CAP_NET_ADMIN);
+	if (sandbox_drop(SANDBOX_PRIV) == -1)
+		fatal("%s: sandbox", __func__);
 	proc_child_init(ps, PROC_PRIV, fd, priv_dispatch, priv_closed);
 	event_dispatch();
 	fatalx("%s: event loop ended", __func__);

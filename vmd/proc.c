@@ -20,6 +20,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -356,9 +357,12 @@ proc_forward(struct privsep *ps, enum privsep_procid dst, struct imsg *imsg)
 	return (imsgev_forward(&ps->ps_parent, imsg));
 }
 
-/* chroot (if root is given) and become user; fatal on any failure */
+/*
+ * chroot (if root is given) and become user, keeping only the
+ * capabilities in keep (CAP_* bits; none if 0); fatal on any failure.
+ */
 void
-proc_drop_privileges(const char *user, const char *root)
+proc_drop_privileges(const char *user, const char *root, uint64_t keep)
 {
 	struct passwd	*pw;
 
@@ -370,10 +374,18 @@ proc_drop_privileges(const char *user, const char *root)
 		if (chdir("/") == -1)
 			fatal("%s: chdir", __func__);
 	}
+	if (sandbox_capbset(keep) == -1)
+		fatal("%s: capability bounding set", __func__);
+	if (keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
+		fatal("%s: keepcaps", __func__);
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
 		fatal("%s: cannot drop privileges", __func__);
+	if (sandbox_caps(keep) == -1)
+		fatal("%s: capabilities", __func__);
+	if (keep != 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1)
+		fatal("%s: keepcaps", __func__);
 }
 
 void

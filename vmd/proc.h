@@ -89,7 +89,7 @@ void	proc_child_init(struct privsep *, enum privsep_procid, int,
 int	proc_compose(struct privsep *, enum privsep_procid, uint32_t,
 	    uint32_t, int, const void *, size_t);
 int	proc_forward(struct privsep *, enum privsep_procid, struct imsg *);
-void	proc_drop_privileges(const char *, const char *);
+void	proc_drop_privileges(const char *, const char *, uint64_t);
 void	proc_kill(struct privsep *);
 
 #endif /* PROC_H */

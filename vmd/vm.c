@@ -581,8 +581,10 @@ vm_start_failed(struct vm *vm, int result)
 static void
 vm_start(struct vm *vm)
 {
+	const unsigned long *reqs;
 	struct timespec	ts;
 	uint64_t	now;
+	size_t		nreqs;
 	int		ret, received = vm->vm_recvprefix != NULL;
 
 	if (received)
@@ -591,6 +593,8 @@ vm_start(struct vm *vm)
 		ret = vm_create(vm);
 	if (ret != 0)
 		vm_start_failed(vm, ret);
+	reqs = vmm_sandbox_ioctls(0, &nreqs);
+	sandbox_ioctls(reqs, nreqs);
 	if (sandbox_drop(SANDBOX_VM) == -1) {
 		ret = errno;
 		log_warn("vm %s: sandbox", vm->vm_name);

@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <linux/capability.h>
+
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +47,12 @@
 #include "log.h"
 #include "vm.h"
 #include "vmstate.h"
+
+#define CAPBIT(c)	(1ULL << (c))
+#define VMD_PARENT_CAPS	(CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | \
+	CAPBIT(CAP_DAC_READ_SEARCH) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_KILL) | \
+	CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | \
+	CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_NET_ADMIN))
 
 /* stable ids per (name, uid), as upstream's vm_claimid */
 struct name2id {
@@ -236,6 +244,16 @@ main(int argc, char *argv[], char *envp[])
 	env->ps.ps_argv0 = strdup(self);
 
 	ensure_user();
+
+	/*
+	 * What root may still do here and in the children it execs: open
+	 * any file a user names (the access checks are ours), hand ptys
+	 * and the socket to their owners, become _vmd, chroot (control),
+	 * signal children, taps and netlink (priv).  No module loading,
+	 * raw I/O, mounts, ptrace or the rest of CAP_SYS_ADMIN.
+	 */
+	if (sandbox_caps(VMD_PARENT_CAPS) == -1)
+		err(1, "capabilities");
 
 	if ((env->kvmfd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) == -1)
 		err(1, "/dev/kvm");

@@ -35,6 +35,7 @@
 
 #include "vmd.h"
 #include "vmstate.h"
+#include "vmm.h"
 #include "proc.h"
 #include "log.h"
 
@@ -208,6 +209,8 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct vmm_xfd	*x;
 	struct vmop_id	 vid;
 	struct timeval	 tv;
+	const unsigned long *reqs;
+	size_t		 nreqs;
 	uint32_t	 type = imsg_get_type(imsg), id = imsg_get_id(imsg);
 	int		 fd, v;
 
@@ -221,7 +224,9 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		if (imsg_get_fixed(imsg, &vmm.stop_timeout,
 		    sizeof(vmm.stop_timeout), "stop timeout") == -1)
 			vmm.stop_timeout = VMD_STOP_TIMEOUT;
-		proc_drop_privileges(VMD_USER, NULL);
+		proc_drop_privileges(VMD_USER, NULL, 0);
+		reqs = vmm_sandbox_ioctls(1, &nreqs);
+		sandbox_ioctls(reqs, nreqs);
 		if (sandbox_drop(SANDBOX_VMM) == -1)
 			fatal("%s: sandbox", __func__);
 		break;

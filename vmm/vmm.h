@@ -152,6 +152,7 @@ struct vmm_blob {			/* zeroed before its first use */
 int		 vmm_kick_signal(void);
 
 int		 vmm_max_vcpus(int);
+const unsigned long *vmm_sandbox_ioctls(int, size_t *);
 struct vmm_vm	*vmm_vm_create(int, unsigned int);
 int		 vmm_vm_add_memory(struct vmm_vm *, uint64_t, uint64_t,
 		    void *);

@@ -226,6 +226,42 @@ kvm_get_cpuid(struct vmm_vm *vm)
 	return (0);
 }
 
+/*
+ * The KVM requests a sandbox lets through: those of a running machine
+ * (interrupts, register and state transfer for send and receive), and
+ * with setup set, also those that build one (for the process whose
+ * children are still to build theirs).
+ */
+const unsigned long *
+vmm_sandbox_ioctls(int setup, size_t *n)
+{
+	static const unsigned long	reqs[] = {
+		/* a running machine */
+		KVM_RUN, KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+		KVM_IRQFD, KVM_IOEVENTFD, KVM_CHECK_EXTENSION,
+		KVM_GET_TSC_KHZ, KVM_GET_MSR_INDEX_LIST,
+		KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+		KVM_GET_SREGS2, KVM_SET_SREGS2, KVM_GET_FPU, KVM_SET_FPU,
+		KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_XSAVE2,
+		KVM_GET_XCRS, KVM_SET_XCRS, KVM_GET_MSRS, KVM_SET_MSRS,
+		KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_MP_STATE,
+		KVM_SET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+		KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS, KVM_GET_IRQCHIP,
+		KVM_SET_IRQCHIP, KVM_GET_PIT2, KVM_SET_PIT2, KVM_GET_CLOCK,
+		KVM_SET_CLOCK, KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR,
+		KVM_SET_DEVICE_ATTR,
+		/* building one */
+		KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE,
+		KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR,
+		KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION,
+		KVM_CREATE_VCPU, KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2,
+		KVM_SET_TSC_KHZ,
+	};
+
+	*n = setup ? nitems(reqs) : nitems(reqs) - 12;
+	return (reqs);
+}
+
 /* The most vCPUs KVM gives one VM, or -1. */
 int
 vmm_max_vcpus(int kvmfd)
