@@ -30,6 +30,19 @@
  * internal snapshots every cluster has one reference, so the COPIED flag
  * is always set and writes to allocated clusters go in place.
  *
+ * A full file system must cost neither a write the guest was told was
+ * done nor a cluster.  So the file system's space for every new cluster
+ * (data, L2 table, refcount block or table) is reserved (fallocate)
+ * before anything is counted or written there, and the L1 and refcount
+ * tables are reserved before the first allocation: ENOSPC can then come
+ * only from a reservation, before anything changed, never from the
+ * writes into reserved space nor from the table writes of a later flush.
+ * A write that cannot have its clusters fails with ENOSPC after the
+ * refcounts it raised are put back and the file cut back to where it
+ * was; the image stays as qemu-img check wants it, without leaks.  Only
+ * an I/O error in the metadata (not ENOSPC) marks the image broken: no
+ * more allocations or flushes, the guest gets I/O errors.
+ *
  * Locks: lock guards the L1 tables and the L2 caches and is held only
  * for lookups; alloc serialises allocating writes, the refcounts and the
  * flush.  Data I/O is done with neither held, except the copy-on-write
@@ -150,7 +163,11 @@ struct qcow2_disk {
 	pthread_mutex_t	 lock;		/* L1, L2 caches */
 	pthread_mutex_t	 alloc;		/* allocation, refcounts, flush */
 	int		 readonly;
-	int		 broken;	/* metadata write failed: no more */
+	int		 broken;	/* metadata I/O error: no more */
+	int		 blkdev;	/* the top image is a block device */
+	uint64_t	 devsize;	/* and its size */
+	int		 tables_ready;	/* L1 and refcount table reserved */
+	int		 nofalloc;	/* the file system has no fallocate */
 	int		 nimg;
 	struct qimg	 img[VM_MAX_BASE_PER_DISK];
 	/* the top image's refcounts, for writes */
@@ -176,6 +193,8 @@ static const struct disk_ops qcow2_ops = {
 
 static int	 rc_set_range(struct qcow2_disk *, uint64_t, uint64_t,
 		    uint16_t);
+static int	 rc_clear_range(struct qcow2_disk *, uint64_t, uint64_t);
+static void	 qc_untake(struct qcow2_disk *, uint64_t, uint64_t);
 
 static uint32_t
 get32(const uint8_t *p)
@@ -493,6 +512,7 @@ vioqcow2_open(const int *fds, int nfds, int readonly, uint64_t *size,
 	struct qcow2_disk	*qd;
 	struct qhdr		 h, top;
 	uint64_t		 i, zero = 0;
+	struct stat		 st;
 	int			 k;
 
 	if ((qd = calloc(1, sizeof(*qd))) == NULL) {
@@ -500,6 +520,7 @@ vioqcow2_open(const int *fds, int nfds, int readonly, uint64_t *size,
 		return (NULL);
 	}
 	qd->readonly = readonly;
+	qd->blkdev = fstat(fds[0], &st) == 0 && S_ISBLK(st.st_mode);
 	memset(&top, 0, sizeof(top));
 	for (k = 0; k < nfds; k++) {
 		if (qc_header(fds[k], &h, err, errlen) == -1)
@@ -561,6 +582,8 @@ vioqcow2_open(const int *fds, int nfds, int readonly, uint64_t *size,
 				goto fail;
 			}
 		}
+		if (qd->blkdev)
+			qd->devsize = top.fsize;
 		/* past everything, the refcount table too */
 		qd->end = MAXIMUM(roundup_u64(top.fsize, qd->img[0].cs),
 		    qd->rt_off + (uint64_t)qd->rt_clusters * qd->img[0].cs);
@@ -754,20 +777,73 @@ qc_readv(void *p, const struct iovec *iov, int iovcnt, uint64_t off)
 }
 
 /*
+ * Room in the file system for [off, off + len) of the top image, which
+ * may lie past its end (qd->end): the file grows to cover it.  Once this
+ * succeeded, writes there cannot fail for want of space.  A failure
+ * leaves the file as long as it was.  On a block device there is room up
+ * to its end and no further.  Under alloc.
+ */
+static int
+qc_reserve(struct qcow2_disk *qd, uint64_t off, uint64_t len)
+{
+	uint64_t	 n, at;
+	char		*b;
+	int		 fd = qd->img[0].fd, r = 0;
+
+	if (len == 0)
+		return (0);
+	if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
+		return (-EFBIG);
+	if (qd->blkdev)
+		return (off + len > qd->devsize ? -ENOSPC : 0);
+	if (!qd->nofalloc) {
+		do
+			r = fallocate(fd, 0, (off_t)off, (off_t)len);
+		while (r == -1 && errno == EINTR);
+		if (r == 0)
+			return (0);
+		r = -errno;
+		if (r == -EOPNOTSUPP || r == -ENOSYS)
+			qd->nofalloc = 1;
+	}
+	if (qd->nofalloc) {
+		/* write what is there back, which takes the space */
+		if ((b = malloc(qd->img[0].cs)) == NULL)
+			return (-ENOMEM);
+		for (r = 0, at = off; r == 0 && at < off + len; at += n) {
+			n = MINIMUM(off + len - at, qd->img[0].cs);
+			if ((r = disk_pread_full(fd, b, n, at)) == 0)
+				r = disk_pwrite_full(fd, b, n, at);
+		}
+		free(b);
+	}
+	/* what fallocate took before it ran out is given back */
+	if (r != 0 && off >= qd->end)
+		(void)ftruncate(fd, (off_t)off);
+	return (r);
+}
+
+/*
  * Refcounts, under alloc.  New clusters are always past the end of the
  * file, where every refcount is 0, so they are written, never read.
  */
 
-/* Make the refcount table cover entry ti, moving it to the end. */
+/*
+ * Make the refcount table cover entry ti, moving it to the end.  Until
+ * the header points at the new table nothing on disk refers to it or to
+ * the refcount blocks made for its clusters (they all lie past the old
+ * table's reach), so a failure before then is undone by forgetting them.
+ */
 static int
 rt_grow(struct qcow2_disk *qd, uint64_t ti)
 {
 	uint64_t	 cs = qd->img[0].cs, rpb = cs / 2, nc, entries, t;
 	uint64_t	 old_off = qd->rt_off, old_nc = qd->rt_clusters, i;
-	uint64_t	*nrt;
+	uint64_t	 old_entries = qd->rt_entries;
+	uint64_t	*nrt, *ort = qd->rt;
 	uint8_t		*b;
 	uint8_t		 hb[12];
-	int		 r;
+	int		 r, fd = qd->img[0].fd;
 
 	if (qd->growing)
 		return (-EFBIG);
@@ -787,41 +863,61 @@ rt_grow(struct qcow2_disk *qd, uint64_t ti)
 		free(nrt);
 		return (-ENOMEM);
 	}
-	memcpy(nrt, qd->rt, qd->rt_entries * 8);
-	free(qd->rt);
+	t = qd->end;
+	if ((r = qc_reserve(qd, t, nc * cs)) != 0) {
+		free(nrt);
+		free(b);
+		return (r);
+	}
+	memcpy(nrt, ort, old_entries * 8);
 	qd->rt = nrt;
 	qd->rt_entries = entries;
-	t = qd->end;
 	qd->end += nc * cs;
 	qd->growing = 1;
 	r = rc_set_range(qd, t / cs, nc, 1);
 	qd->growing = 0;
 	if (r != 0)
-		goto fail;
+		goto undo;
 	for (i = 0; i < entries; i++)
 		put64(b + i * 8, qd->rt[i]);
-	if ((r = disk_pwrite_full(qd->img[0].fd, b, nc * cs, t)) != 0)
-		goto fail;
-	if (fdatasync(qd->img[0].fd) == -1) {
+	if ((r = disk_pwrite_full(fd, b, nc * cs, t)) != 0)
+		goto undo;
+	if (fdatasync(fd) == -1) {
 		r = -errno;
-		goto fail;
+		qd->broken = 1;
+		goto undo;
 	}
 	put64(hb, t);
 	put32(hb + 8, (uint32_t)nc);
-	if ((r = disk_pwrite_full(qd->img[0].fd, hb, sizeof(hb),
-	    QH_RT_OFF)) != 0)
+	if ((r = disk_pwrite_full(fd, hb, sizeof(hb), QH_RT_OFF)) != 0)
 		goto fail;
-	if (fdatasync(qd->img[0].fd) == -1) {
+	if (fdatasync(fd) == -1) {
 		r = -errno;
 		goto fail;
 	}
 	qd->rt_off = t;
 	qd->rt_clusters = (uint32_t)nc;
+	free(ort);
 	free(b);
 	/* the old table is free now */
-	return (rc_set_range(qd, old_off / cs, old_nc, 0));
- fail:
+	if ((r = rc_set_range(qd, old_off / cs, old_nc, 0)) != 0)
+		qd->broken = 1;
+	return (r);
+ undo:
+	free(qd->rt);
+	qd->rt = ort;
+	qd->rt_entries = old_entries;
+	qd->end = t;
+	if (!qd->blkdev)
+		(void)ftruncate(fd, (off_t)t);
 	free(b);
+	return (r);
+ fail:
+	/* the header may name either table: both are whole, stop here */
+	free(ort);
+	free(b);
+	qd->rt_off = t;
+	qd->rt_clusters = (uint32_t)nc;
 	qd->broken = 1;
 	return (r);
 }
@@ -841,24 +937,39 @@ rc_block(struct qcow2_disk *qd, uint64_t ti, uint64_t *blk)
 		return (0);
 	}
 	b = qd->end;
+	if ((r = qc_reserve(qd, b, cs)) != 0)
+		return (r);
 	qd->end += cs;
 	qd->rt[ti] = b;
 	bi = b / cs;
 	if (bi / rpb == ti) {
 		put16(v, 1);
-		if ((r = disk_pwrite_full(qd->img[0].fd, v, 2,
-		    b + (bi % rpb) * 2)) != 0)
-			return (r);
-	} else if ((r = rc_set_range(qd, bi, 1, 1)) != 0)
+		r = disk_pwrite_full(qd->img[0].fd, v, 2, b + (bi % rpb) * 2);
+	} else
+		r = rc_set_range(qd, bi, 1, 1);
+	if (r != 0) {
+		/* nothing on disk points at the block yet */
+		qd->rt[ti] = 0;
+		if (qd->end == b + cs) {
+			qd->end = b;
+			if (!qd->blkdev)
+				(void)ftruncate(qd->img[0].fd, (off_t)b);
+		}
 		return (r);
+	}
 	/* the block must be on disk before the table points at it */
 	if (!qd->growing) {
-		if (fdatasync(qd->img[0].fd) == -1)
-			return (-errno);
+		if (fdatasync(qd->img[0].fd) == -1) {
+			r = -errno;
+			qd->broken = 1;
+			return (r);
+		}
 		put64(v, b);
 		if ((r = disk_pwrite_full(qd->img[0].fd, v, 8,
-		    qd->rt_off + ti * 8)) != 0)
+		    qd->rt_off + ti * 8)) != 0) {
+			qd->broken = 1;
 			return (r);
+		}
 	}
 	*blk = b;
 	return (0);
@@ -887,6 +998,89 @@ rc_set_range(struct qcow2_disk *qd, uint64_t first, uint64_t n, uint16_t val)
 		n -= k;
 	}
 	return (0);
+}
+
+/*
+ * Put the refcounts of clusters [first, first + n) back to 0 after a
+ * failed allocation, as far as rc_set_range got.  Where there is no
+ * block, or the file system has no room to write zeroes, there is
+ * nothing to undo (a hole reads as 0).
+ */
+static int
+rc_clear_range(struct qcow2_disk *qd, uint64_t first, uint64_t n)
+{
+	static const uint8_t	 z[512];
+	uint64_t		 rpb = qd->img[0].cs / 2, ti, bi, k;
+	int			 r, ret = 0;
+
+	while (n > 0) {
+		ti = first / rpb;
+		bi = first % rpb;
+		k = MINIMUM(n, rpb - bi);
+		k = MINIMUM(k, sizeof(z) / 2);
+		if (ti < qd->rt_entries && qd->rt[ti] != 0 &&
+		    (r = disk_pwrite_full(qd->img[0].fd, z, k * 2,
+		    qd->rt[ti] + bi * 2)) != 0 && r != -ENOSPC &&
+		    r != -EDQUOT && ret == 0)
+			ret = r;
+		first += k;
+		n -= k;
+	}
+	return (ret);
+}
+
+/*
+ * n new clusters at the end of the file for the caller to fill and link:
+ * room reserved, refcounts raised.  On failure nothing has changed.
+ * Under alloc.
+ */
+static int
+qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t *first)
+{
+	struct qimg	*im = &qd->img[0];
+	uint64_t	 cs = im->cs, start = qd->end;
+	int		 r;
+
+	if (qd->broken)
+		return (-EIO);
+	/* what a flush will write into, once and for all */
+	if (!qd->tables_ready) {
+		if ((r = qc_reserve(qd, im->l1_off,
+		    (uint64_t)im->l1_size * 8)) != 0 ||
+		    (r = qc_reserve(qd, qd->rt_off,
+		    (uint64_t)qd->rt_clusters * cs)) != 0)
+			return (r);
+		qd->tables_ready = 1;
+	}
+	if ((r = qc_reserve(qd, start, n * cs)) != 0)
+		return (r);
+	qd->end = start + n * cs;
+	if ((r = rc_set_range(qd, start / cs, n, 1)) != 0) {
+		qc_untake(qd, start, n);
+		return (r);
+	}
+	*first = start;
+	return (0);
+}
+
+/*
+ * Give back clusters from qc_take that nothing points at: refcounts to
+ * 0, and the file cut back when nothing was taken after them.
+ */
+static void
+qc_untake(struct qcow2_disk *qd, uint64_t first, uint64_t n)
+{
+	uint64_t	 cs = qd->img[0].cs;
+
+	if (rc_clear_range(qd, first / cs, n) != 0) {
+		qd->broken = 1;
+		return;
+	}
+	if (qd->end == first + n * cs) {
+		qd->end = first;
+		if (!qd->blkdev)
+			(void)ftruncate(qd->img[0].fd, (off_t)first);
+	}
 }
 
 /*
@@ -1010,10 +1204,11 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 	struct l2slot	*s;
 	struct iovec	 biov;
 	uint64_t	 cs = im->cs, per = cs / 8, *target = NULL, *tbl;
-	uint64_t	 cl, l1i, e, o, phys, first, newl2 = 0, a, b, c;
+	uint64_t	 cl, l1i, e, o, phys, first, next, nnew = 0, newl2 = 0;
+	uint64_t	 a, b, c;
 	size_t		 done, n, k, nc, i;
 	ssize_t		 ret;
-	int		 r, zero, extend = 0;
+	int		 r, zero;
 
 	pthread_mutex_lock(&qd->alloc);
 	if (qd->broken) {
@@ -1056,21 +1251,26 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 	}
 
 	/* new clusters at the end: the L2 table first when missing */
+	if ((im->l1[l1i] & QC_OFFMASK) == 0)
+		nnew++;
+	for (k = 0; k < nc; k++)
+		if (target[k] == 0)
+			nnew++;
 	first = qd->end;
+	if (nnew > 0 && (r = qc_take(qd, nnew, &first)) != 0) {
+		ret = r;
+		goto out;
+	}
+	next = first;
 	if ((im->l1[l1i] & QC_OFFMASK) == 0) {
-		newl2 = qd->end;
-		qd->end += cs;
+		newl2 = next;
+		next += cs;
 	}
 	for (k = 0; k < nc; k++) {
 		if (target[k] == 0) {
-			target[k] = qd->end;
-			qd->end += cs;
+			target[k] = next;
+			next += cs;
 		}
-	}
-	if (qd->end > first &&
-	    (r = rc_set_range(qd, first / cs, (qd->end - first) / cs, 1)) != 0) {
-		ret = r;
-		goto out;
 	}
 
 	/* the data, merged with what the cluster held before */
@@ -1106,10 +1306,9 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 			}
 			if (r == 0 && target[k] >= first &&
 			    buf_is_zero(qd->buf, cs)) {
-				/* a new cluster past the end reads as zeroes */
+				/* a new cluster, reserved, reads as zeroes */
 				r = disk_pwritev_part(im->fd, iov, iovcnt,
 				    skip + done, n, target[k] + a);
-				extend = 1;
 			} else if (r == 0) {
 				iov_to_buf(iov, iovcnt, skip + done,
 				    qd->buf + a, n);
@@ -1119,15 +1318,9 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 		}
 		if (r != 0) {
 			ret = r;
-			goto out;
+			goto undo;
 		}
 		done += n;
-	}
-
-	/* whole clusters in the file, as qemu-img check wants them */
-	if (extend && ftruncate(im->fd, (off_t)qd->end) == -1) {
-		ret = -errno;
-		goto out;
 	}
 
 	/* publish: readers see the new clusters from now on */
@@ -1146,7 +1339,7 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 		if (s == NULL || s->tbl == NULL) {
 			pthread_mutex_unlock(&qd->lock);
 			ret = -ENOMEM;
-			goto out;
+			goto undo;
 		}
 		memset(s->tbl, 0, cs);
 		s->off = newl2;
@@ -1161,7 +1354,7 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 		if (s == NULL) {
 			pthread_mutex_unlock(&qd->lock);
 			ret = r != 0 ? r : -EIO;
-			goto out;
+			goto undo;
 		}
 	}
 	for (k = 0; k < nc; k++)
@@ -1173,6 +1366,11 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 	}
 	pthread_mutex_unlock(&qd->lock);
 	ret = (ssize_t)done;
+	goto out;
+ undo:
+	/* nothing points at the new clusters yet: give them back */
+	if (nnew > 0)
+		qc_untake(qd, first, nnew);
  out:
 	pthread_mutex_unlock(&qd->alloc);
 	free(target);
