@@ -14,7 +14,7 @@
 #   make bench-life   send/receive and SMP against QEMU's, in the nested host
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test);
 #                   make fuzz-NAME one of them (dhcp, vionet, vioblk, qcow2,
-#                   vmstate, parse, loadfile, vioscsi, fwcfg,
+#                   vmstate, parse, control, loadfile, vioscsi, fwcfg,
 #                   ns8250, mc146818, pci)
 
 BUILD ?= build
