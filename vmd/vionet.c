@@ -224,7 +224,8 @@ vionet_inject(struct vionet *sc, const uint8_t *frame, size_t len)
 static int
 vionet_tx_hdr(struct vionet *sc, const struct virtio_req *r, uint8_t *hdr)
 {
-	uint64_t	f = sc->dev.driver_features;
+	uint64_t	f = __atomic_load_n(&sc->dev.driver_features,
+			    __ATOMIC_RELAXED);
 	uint8_t		gso, want;
 
 	iov_to_buf(r->iov, r->nrd, 0, hdr, HDR_LEN);

@@ -470,8 +470,11 @@ vioscsi_request(struct vioscsi *sc, struct virtio_req *r)
 	struct scsi_res	 res;
 	size_t		 cdbsz, sensesz, resplen, room, len;
 
+	/* the driver may write them from a vCPU at any time */
+	pthread_mutex_lock(&sc->dev.mtx);
 	cdbsz = MINIMUM(cfg32(sc, CFG_CDB_SIZE), VIOSCSI_CDB_SIZE);
 	sensesz = MINIMUM(cfg32(sc, CFG_SENSE_SIZE), VIOSCSI_SENSE_SIZE);
+	pthread_mutex_unlock(&sc->dev.mtx);
 	resplen = 12 + sensesz;
 	if (r->rdlen < 19 + cdbsz || r->wrlen < resplen) {
 		log_debug("%s: malformed request (%zu/%zu bytes)",

@@ -18,10 +18,14 @@
  * The virtio 1.x PCI transport and split virtqueues shared by every
  * virtio device of the VM (see virtio.h for the layout).
  *
- * Locking: dev->mtx covers the transport registers and the ISR; each
- * vq->mtx covers that ring's indices.  dev->mtx may be held while a
- * vq->mtx is taken, never the other way round.  The count of requests
- * in flight is atomic so that a reset can wait for it without either.
+ * Locking (virtio.h says which lock guards which field): dev->mtx
+ * covers the transport registers and the ISR; each vq->mtx covers what
+ * the device threads use of that ring.  What both sides use (whether the
+ * queue is enabled, its size, generation and ring pointers) is written
+ * only with both held, so either lock alone reads it steady.  dev->mtx
+ * may be held while a vq->mtx is taken, never the other way round.  The
+ * count of requests in flight is atomic so that a reset can wait for it
+ * without either.
  */
 
 #include <sys/types.h>
@@ -113,8 +117,15 @@ needs_reset_locked(struct virtio_dev *d, const char *why)
 	if (!(d->status & VIRTIO_STATUS_NEEDS_RESET))
 		vm_guest_warnx(d->vm, "%s: %s; device stopped until the "
 		    "guest resets it", d->name, why);
-	for (i = 0; i < d->nqueues; i++)
+	/*
+	 * Under each ring's lock: a device thread that saw its ring enabled
+	 * is done with it before the vCPU may change its size or addresses.
+	 */
+	for (i = 0; i < d->nqueues; i++) {
+		pthread_mutex_lock(&d->vq[i].mtx);
 		__atomic_store_n(&d->vq[i].enabled, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&d->vq[i].mtx);
+	}
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 }
 
@@ -314,11 +325,12 @@ avail_event_ptr(struct virtio_vq *vq)
 	return ((volatile uint16_t *)(vq->used + 4 + 8 * vq->size));
 }
 
+/* dev->mtx and vq->mtx held */
 static void
 vq_clear(struct virtio_vq *vq)
 {
-	vq->enabled = 0;
-	vq->gen++;
+	__atomic_store_n(&vq->enabled, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vq->gen, vq->gen + 1, __ATOMIC_SEQ_CST);
 	vq->size = vq->maxsize;
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
 	vq->desc = vq->used = NULL;
@@ -359,6 +371,8 @@ vq_enable(struct virtio_dev *d, struct virtio_vq *vq)
 	vq->avail = ap;
 	vq->used = up;
 	vq->last_avail = vq->used_idx = vq->signalled = 0;
+	/* chains taken from the ring before (a broken one) are not its */
+	__atomic_store_n(&vq->gen, vq->gen + 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&vq->enabled, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&vq->mtx);
 }
@@ -389,12 +403,18 @@ virtio_wait_idle(struct virtio_dev *d, const struct timespec *end)
 	return (0);
 }
 
-/* Called with dev->mtx held, from the vCPU that wrote status 0. */
+/*
+ * Called with dev->mtx held, from the vCPU that wrote status 0.  The
+ * wait for the chains in flight lets go of dev->mtx: until the reset is
+ * done, what other vCPUs write to the device is dropped (the status
+ * they read is the old one, so a driver knows the reset is not over).
+ */
 static void
 virtio_reset(struct virtio_dev *d)
 {
 	unsigned int	i;
 
+	d->resetting = 1;
 	for (i = 0; i < d->nqueues; i++) {
 		pthread_mutex_lock(&d->vq[i].mtx);
 		vq_clear(&d->vq[i]);
@@ -406,7 +426,7 @@ virtio_reset(struct virtio_dev *d)
 	(void)virtio_wait_idle(d, NULL);
 	if (d->ops->reset != NULL)
 		d->ops->reset(d);
-	d->driver_features = 0;
+	__atomic_store_n(&d->driver_features, 0, __ATOMIC_RELAXED);
 	d->dfselect = d->gfselect = 0;
 	d->status = 0;
 	d->qselect = 0;
@@ -415,6 +435,7 @@ virtio_reset(struct virtio_dev *d)
 	for (i = 0; i < d->nqueues; i++)
 		d->vq[i].vector = VIRTIO_NO_VECTOR;
 	virtio_set_irq(d, 0);
+	d->resetting = 0;
 }
 
 static void
@@ -490,8 +511,9 @@ common_write_field(struct virtio_dev *d, unsigned int off, uint64_t v)
 		    (d->status & VIRTIO_STATUS_FEATURES_OK))
 			return;
 		mask = 0xffffffffULL << (32 * d->gfselect);
-		d->driver_features = (d->driver_features & ~mask) |
-		    ((v << (32 * d->gfselect)) & mask);
+		__atomic_store_n(&d->driver_features,
+		    (d->driver_features & ~mask) |
+		    ((v << (32 * d->gfselect)) & mask), __ATOMIC_RELAXED);
 		return;
 	case CC_STATUS:
 		common_set_status(d, v);
@@ -508,16 +530,23 @@ common_write_field(struct virtio_dev *d, unsigned int off, uint64_t v)
 			vq->vector = v < d->msix.nvec ? v : VIRTIO_NO_VECTOR;
 		return;
 	}
-	/* the queue's own fields, until it is enabled */
+	/*
+	 * The queue's own fields, until it is enabled.  A device thread
+	 * reads them only while the ring is enabled, and then under vq->mtx,
+	 * which enabling and disabling take: nothing it looks at changes
+	 * under it.  They are written under that lock all the same.
+	 */
 	if (vq == NULL || vq->enabled)
 		return;
+	if (off == CC_QENABLE) {
+		if (v == 1)
+			vq_enable(d, vq);
+		return;
+	}
+	pthread_mutex_lock(&vq->mtx);
 	switch (off) {
 	case CC_QSIZE:
 		vq->size = v;
-		break;
-	case CC_QENABLE:
-		if (v == 1)
-			vq_enable(d, vq);
 		break;
 	case CC_QDESC:
 		vq->desc_gpa = v;
@@ -529,6 +558,7 @@ common_write_field(struct virtio_dev *d, unsigned int off, uint64_t v)
 		vq->used_gpa = v;
 		break;
 	}
+	pthread_mutex_unlock(&vq->mtx);
 }
 
 /* a write of size bytes at off: every field it touches is updated */
@@ -576,6 +606,11 @@ virtio_bar_io(void *arg, uint16_t port, int size, int in, uint32_t *data)
 	}
 
 	pthread_mutex_lock(&d->mtx);
+	if (d->resetting && !in) {
+		/* another vCPU's reset waits for the device: not yet */
+		pthread_mutex_unlock(&d->mtx);
+		return;
+	}
 	if (off + size <= VIRTIO_COMMON_LEN) {
 		if (in) {
 			common_image(d, img);
@@ -1311,7 +1346,8 @@ virtio_restore(struct vm *vm, uint32_t index, const void *p, size_t len)
 		free(s);
 		return ("the device's own state");
 	}
-	d->driver_features = s->driver_features;
+	__atomic_store_n(&d->driver_features, s->driver_features,
+	    __ATOMIC_RELAXED);
 	d->dfselect = s->dfselect;
 	d->gfselect = s->gfselect;
 	d->status = s->status;

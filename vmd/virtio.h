@@ -79,6 +79,18 @@
 #define VIRTIO_MSIX_PBA			0x800
 #define VIRTIO_NO_VECTOR		0xffff
 
+/*
+ * Who touches what.  Three kinds of threads reach a device: the vCPU
+ * threads, through its registers (I/O BAR, MSI-X BAR, PCI config space;
+ * any vCPU, several at once); its device threads, through its rings
+ * (woken by the kick eventfds); and the event thread, for send and
+ * receive with the vCPUs parked.  The lock order is dev->mtx, then a
+ * vq->mtx or msix.mtx (pci.c's lock may come before msix.mtx, never
+ * after it).  Fields not named below are set at init and never change.
+ *
+ * struct virtio_msix: all of it under msix.mtx (written by vCPUs, read
+ * by whichever thread fires a vector).
+ */
 struct virtio_msix {
 	pthread_mutex_t		 mtx;	/* taken last (but vmm's own) */
 	unsigned int		 nvec;
@@ -99,7 +111,7 @@ struct virtio_msix {
 
 struct virtio_dev;
 
-/* one descriptor chain, as the device sees it */
+/* one descriptor chain, as the device sees it: the device thread's own */
 struct virtio_req {
 	uint16_t		 head;
 	unsigned int		 gen;		/* queue generation */
@@ -110,6 +122,24 @@ struct virtio_req {
 	size_t			 wrlen;
 };
 
+/*
+ * struct virtio_vq, one ring:
+ *  - enabled, gen, size, desc, avail, used: the vCPU side writes them
+ *    (queue_enable, queue_size, a reset, DEVICE_NEEDS_RESET) holding
+ *    both dev->mtx and vq->mtx, so a device thread reads them steady
+ *    under vq->mtx and a vCPU under dev->mtx.  A device thread uses the
+ *    ring only while enabled, which it checks under vq->mtx in the same
+ *    hold as the use: size and addresses change only while it is off.
+ *    enabled and gen are also stored atomically, for the device threads'
+ *    unlocked looks that only decide whether to look again.
+ *  - last_avail, used_idx, signalled: the device threads', under
+ *    vq->mtx; the vCPU side sets them only with the ring off (enable,
+ *    reset) under both locks.
+ *  - desc_gpa, avail_gpa, used_gpa: what the driver wrote, for it to
+ *    read back and for queue_enable; written under both locks while
+ *    the ring is off, read under dev->mtx.
+ *  - vector: the vCPU side's, under dev->mtx (vq_interrupt takes it).
+ */
 struct virtio_vq {
 	struct virtio_dev	*dev;
 	unsigned int		 idx;
@@ -117,7 +147,7 @@ struct virtio_vq {
 	uint16_t		 maxsize;
 	uint16_t		 size;
 	int			 enabled;
-	unsigned int		 gen;		/* bumped by each reset */
+	unsigned int		 gen;		/* bumped by reset, enable */
 	uint64_t		 desc_gpa;
 	uint64_t		 avail_gpa;
 	uint64_t		 used_gpa;
@@ -155,6 +185,23 @@ struct virtio_ops {
 
 #define VIRTIO_DEVSTATE_LEN		16
 
+/*
+ * struct virtio_dev:
+ *  - dev->mtx guards the transport registers below it: the vCPU side
+ *    reads and writes them; device threads take it to raise the ISR or
+ *    a vector (vq_interrupt), to mark DEVICE_NEEDS_RESET and to wake a
+ *    reset (idle).  driver_features is also stored atomically: device
+ *    threads read it unlocked (virtio_negotiated), and it changes only
+ *    while FEATURES_OK is clear or at a reset, with the rings off.
+ *  - cfg[]: written by the vCPU side and the device's init under
+ *    dev->mtx; a device thread that reads a field the driver may write
+ *    (vioscsi's sizes) takes dev->mtx for it.
+ *  - resetting: set while a reset waits for the chains in flight (it
+ *    lets go of dev->mtx then); writes of other vCPUs are dropped.
+ *  - inflight: atomic; a device thread adds as it pops and takes away
+ *    as it pushes, a reset or a freeze waits for 0 on idle.
+ *  - softc: the device's own; each device file says who owns its parts.
+ */
 struct virtio_dev {
 	struct vm		*vm;
 	const char		*name;		/* for logs: "vioblk0" */
@@ -178,6 +225,7 @@ struct virtio_dev {
 	struct virtio_msix	 msix;
 	uint8_t			 cfg[VIRTIO_CFG_MAX];
 	unsigned int		 cfglen;
+	int			 resetting;
 
 	/* requests popped and not yet pushed; resets wait for them */
 	unsigned int		 inflight;
