@@ -489,6 +489,7 @@ static const struct command {
 	{ "vmmcitime",		cmd_vmmcitime },
 	{ "vmmcihalt",		cmd_vmmcihalt },
 	{ "vmmcifuzz",		cmd_vmmcifuzz },
+	{ "race",		cmd_race },
 	{ "help",		cmd_help },
 };
 

@@ -343,6 +343,9 @@ void		 cmd_vmmcitime(const char *);
 void		 cmd_vmmcihalt(const char *);
 void		 cmd_vmmcifuzz(const char *);
 
+/* race.c */
+void		 cmd_race(const char *);
+
 /* main.c */
 void		 kmain(uint64_t, uint64_t) __attribute__((__noreturn__));
 
