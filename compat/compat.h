@@ -59,5 +59,10 @@ int	sandbox_capbset(uint64_t);
 int	sandbox_caps(uint64_t);
 int	sandbox_landlock_abi(void);
 int	sandbox_landlock(enum sandbox_role);
+/* the namespaces of a VM process of its own */
+#define SANDBOX_VM_NS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+	CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS)
+pid_t	sandbox_fork_vm(int *);
+int	sandbox_chroot(const char *);
 
 #endif /* COMPAT_H */

@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,6 +150,7 @@ static const int vmm_calls[] = {
 	SCMP_SYS(prlimit64), SCMP_SYS(sendto), SCMP_SYS(connect),
 	SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
 	SCMP_SYS(landlock_restrict_self), SCMP_SYS(capget),
+	SCMP_SYS(capset), SCMP_SYS(chroot), SCMP_SYS(chdir),
 	SCMP_SYS(tgkill),
 };
 
@@ -216,7 +218,10 @@ sb_threads(scmp_filter_ctx ctx)
 	    0));
 }
 
-/* forks that make no namespaces (vmm starting a VM process) */
+/*
+ * forks (vmm starting a VM process), with no new namespaces or with the
+ * VM process's own set (sandbox_fork_vm)
+ */
 static int
 sb_fork(scmp_filter_ctx ctx)
 {
@@ -226,6 +231,11 @@ sb_fork(scmp_filter_ctx ctx)
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS | CLONE_NEWUSER |
 	    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
 	    CLONE_NEWCGROUP, 0))) < 0)
+		return (rc);
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS | CLONE_NEWUSER |
+	    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+	    CLONE_NEWCGROUP, SANDBOX_VM_NS))) < 0)
 		return (rc);
 	return (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
 	    0));
@@ -470,6 +480,77 @@ sandbox_caps(uint64_t keep)
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
 	data[0].effective = data[0].permitted = (uint32_t)keep;
 	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	return (syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0);
+}
+
+/*
+ * A VM process of its own: vmm makes it with clone(2) in new user, pid,
+ * network, IPC, UTS and mount namespaces, so that it sees no other
+ * process (vmm and the other VMs have no pid there), no network but the
+ * taps it is given, and nothing it could change in anyone's mounts.
+ * Unprivileged user namespaces may be off (a sysctl, an LSM): then
+ * *nsok is cleared and it is a plain fork.
+ */
+pid_t
+sandbox_fork_vm(int *nsok)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[2];
+	pid_t				pid;
+
+	if (*nsok) {
+		pid = syscall(SYS_clone, SANDBOX_VM_NS | SIGCHLD, NULL, NULL,
+		    NULL, NULL);
+		if (pid == -1 && (errno == EPERM || errno == EINVAL ||
+		    errno == ENOSPC || errno == EUSERS || errno == EACCES))
+			*nsok = 0;
+		else if (pid != 0)
+			return (pid);
+		else {
+			/*
+			 * The child, all-powerful in its own user namespace:
+			 * keep CAP_SYS_CHROOT through execve (ambient), for
+			 * the VM process to leave the file system with
+			 * sandbox_chroot().
+			 */
+			memset(&hdr, 0, sizeof(hdr));
+			memset(data, 0, sizeof(data));
+			hdr.version = _LINUX_CAPABILITY_VERSION_3;
+			data[0].effective = data[0].permitted =
+			    data[0].inheritable = 1U << CAP_SYS_CHROOT;
+			if (syscall(SYS_capset, &hdr, data) == -1 ||
+			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+			    CAP_SYS_CHROOT, 0, 0) == -1)
+				_exit(126);
+			return (0);
+		}
+	}
+	return (fork());
+}
+
+/*
+ * In a VM process made by sandbox_fork_vm(): chroot to an empty
+ * directory and give up the capability that allowed it.  Returns 0 when
+ * done, 1 when the process has no namespaces of its own (nothing done),
+ * -1 on failure.
+ */
+int
+sandbox_chroot(const char *dir)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[2];
+
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return (-1);
+	if ((data[0].effective & (1U << CAP_SYS_CHROOT)) == 0)
+		return (1);
+	if (chroot(dir) == -1 || chdir("/") == -1)
+		return (-1);
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(data, 0, sizeof(data));
 	return (syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0);
 }
 

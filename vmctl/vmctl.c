@@ -773,9 +773,15 @@ vm_console(uint32_t id, const char *name)
 		return (1);
 	tty[0] = '\0';
 	for (i = 0; i < ct; i++) {
+		/*
+		 * As status says "running" from the start request on, so the
+		 * console is there from then (its pty is the parent's), not
+		 * only once the VM process has answered.
+		 */
 		if ((id != 0 || name != NULL) &&
 		    vm_info_match(&list[i], id, name) &&
-		    vm_info_running(&list[i]) &&
+		    (vm_info_running(&list[i]) ||
+		    (list[i].vir_state & VM_STATE_RUNNING)) &&
 		    list[i].vir_ttyname[0] != '\0') {
 			(void)strlcpy(tty, list[i].vir_ttyname, sizeof(tty));
 			break;

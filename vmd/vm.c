@@ -1197,6 +1197,13 @@ vm_closed(struct imsgev *iev)
 	exit(VM_EXIT_POWEROFF);
 }
 
+static void
+vm_sigterm(int sig)
+{
+	(void)sig;
+	_exit(VM_EXIT_POWEROFF);
+}
+
 __dead void
 vm_main(int fd, int kvmfd)
 {
@@ -1204,7 +1211,20 @@ vm_main(int fd, int kvmfd)
 	unsigned int	 i;
 
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The first process of its pid namespace gets from vmm only the
+	 * signals it handles (and SIGKILL).
+	 */
+	signal(SIGTERM, vm_sigterm);
 	log_procinit("vm");
+	/* nothing of the file system from here on: it has descriptors */
+	switch (sandbox_chroot(VMD_EMPTYDIR)) {
+	case -1:
+		fatal("%s: chroot %s", __func__, VMD_EMPTYDIR);
+	case 1:
+		log_debug("%s: no namespaces of its own: no chroot", __func__);
+		break;
+	}
 	vms_init();
 	event_init();
 

@@ -52,7 +52,7 @@
 #define VMD_PARENT_CAPS	(CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | \
 	CAPBIT(CAP_DAC_READ_SEARCH) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_KILL) | \
 	CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | \
-	CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_NET_ADMIN))
+	CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_SYS_PTRACE) | CAPBIT(CAP_NET_ADMIN))
 
 /* stable ids per (name, uid), as upstream's vm_claimid */
 struct name2id {
@@ -249,8 +249,10 @@ main(int argc, char *argv[], char *envp[])
 	 * What root may still do here and in the children it execs: open
 	 * any file a user names (the access checks are ours), hand ptys
 	 * and the socket to their owners, become _vmd, chroot (control),
-	 * signal children, taps and netlink (priv).  No module loading,
-	 * raw I/O, mounts, ptrace or the rest of CAP_SYS_ADMIN.
+	 * signal children, taps and netlink (priv), read the memory maps
+	 * of VM processes that are not dumpable (CURMEM: ptrace's read
+	 * check).  No module loading, raw I/O, mounts or the rest of
+	 * CAP_SYS_ADMIN; the children drop even these.
 	 */
 	if (sandbox_caps(VMD_PARENT_CAPS) == -1)
 		err(1, "capabilities");
@@ -270,6 +272,19 @@ main(int argc, char *argv[], char *envp[])
 	log_procinit("parent");
 	setproctitle("parent");
 	log_info("startup");
+	switch (n = sandbox_landlock_abi()) {
+	case 0:
+		log_warnx("landlock: not in this kernel: the sandboxed "
+		    "processes have seccomp filters only");
+		break;
+	case 1: case 2: case 3:
+		log_info("landlock ABI %d: no network rules, signals not "
+		    "scoped", (int)n);
+		break;
+	case 4: case 5:
+		log_info("landlock ABI %d: signals not scoped", (int)n);
+		break;
+	}
 
 	event_init();
 	signal_set(&env->ev_sigint, SIGINT, parent_sig, NULL);
@@ -1679,7 +1694,10 @@ vm_terminated(struct vmop_result *vmr)
 		log_warnx("%s: vm %u crashed (KVM error, see the log)",
 		    name, vm->vm_vmid);
 		vm->vm_state |= VM_STATE_CRASHED;
-	} else if (VM_EXIT_SIGNALED(res))
+	} else if (VM_EXIT_SIGNALED(res) && res - 128 == SIGSYS)
+		log_warnx("%s: vm %u process killed by signal %d: a system "
+		    "call its sandbox forbids", name, vm->vm_vmid, res - 128);
+	else if (VM_EXIT_SIGNALED(res))
 		log_warnx("%s: vm %u process killed by signal %d", name,
 		    vm->vm_vmid, res - 128);
 	else if (res == VM_EXIT_ERROR)

@@ -85,6 +85,7 @@ static struct {
 	int			 kvmfd;
 	int			 selffd;
 	int			 stop_timeout;
+	int			 nsok;	/* VM processes get namespaces */
 	struct event		 ev_sigchld, ev_sigterm, ev_sigint;
 } vmm;
 
@@ -105,6 +106,7 @@ vmm_main(struct privsep *ps, int fd)
 	vmm.ps = ps;
 	vmm.kvmfd = -1;
 	vmm.stop_timeout = VMD_STOP_TIMEOUT;
+	vmm.nsok = 1;
 	TAILQ_INIT(&vmm.vms);
 
 	/* VM processes are re-executed from this binary, after we drop root */
@@ -391,13 +393,17 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 	}
 }
 
-/* fork and re-exec: the VM process finds its channel on 3 and KVM on 4 */
+/*
+ * fork and re-exec: the VM process finds its channel on 3 and KVM on 4.
+ * It has namespaces of its own (sandbox_fork_vm) where the kernel lets
+ * an unprivileged process make them.
+ */
 static void
 vmm_vm_exec(struct vmm_vm *vm, int tty)
 {
 	char		*argv[10];
 	extern char	**environ;
-	int		 sp[2], argc = 0, i, v;
+	int		 sp[2], argc = 0, i, v, nsok;
 	pid_t		 pid;
 
 	/* non-blocking, as every channel (proc.c) */
@@ -406,7 +412,12 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		log_warn("%s: socketpair", __func__);
 		goto fail;
 	}
-	switch (pid = fork()) {
+	nsok = vmm.nsok;
+	pid = sandbox_fork_vm(&vmm.nsok);
+	if (nsok && !vmm.nsok)
+		log_warnx("VM processes share vmm's pid and network namespaces:"
+		    " this kernel does not let vmm make user namespaces");
+	switch (pid) {
 	case -1:
 		log_warn("%s: fork", __func__);
 		close(sp[0]);

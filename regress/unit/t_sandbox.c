@@ -217,6 +217,8 @@ act(const char *what)
 
 		return (stat("/etc/passwd", &st) == -1);
 	}
+	if (strcmp(what, "chroot") == 0)
+		return (chroot("/") == -1);
 	if (strcmp(what, "bpf") == 0)
 		return (syscall(SYS_bpf, 0, NULL, 0) == -1);
 	if (strcmp(what, "keyctl") == 0)
@@ -331,6 +333,7 @@ main(void)
 		{ "stat-path",	 KILLED,  KILLED,  DONE,    KILLED },
 		{ "bpf",	 KILLED,  KILLED,  KILLED,  KILLED },
 		{ "keyctl",	 KILLED,  KILLED,  KILLED,  KILLED },
+		{ "chroot",	 KILLED,  KILLED,  REFUSED, KILLED },
 	};
 	size_t	i;
 
