@@ -31,6 +31,12 @@
  * Offsets and lengths are in bytes; devices pass multiples of 512.
  * Reads beyond the end of the disk fail with -EINVAL (the device checks
  * first).  Functions return 0 or a negative errno.
+ *
+ * A write that fails (-ENOSPC on a full file system, -EIO) may have
+ * changed the sectors it covered and nothing else: what earlier writes
+ * wrote stays, a later disk_flush still makes it durable, and a qcow2
+ * image stays consistent, without leaked clusters (vioqcow2.c reserves
+ * the space of new clusters before it counts or links them).
  */
 
 #ifndef DISK_H

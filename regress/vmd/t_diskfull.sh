@@ -122,6 +122,7 @@ if [ "$nlog" -eq 0 ]; then
 	skip "full: vmd logs the errors, naming the VM and the disk" \
 	    "vioblk.c does not log a failed request yet (issue 13)"
 else
+	grep -E 'vm full: ' "$T/vmd.log" | head -n 3 | sed 's/^/# vmd: /'
 	like "full: vmd logs the errors, naming the VM and the disk" \
 	    'vm full: .*d\.(raw|qcow2).*No space left on device' \
 	    "$(grep -E 'vm full: .*d\.(raw|qcow2)' "$T/vmd.log" | head -n 1)"
