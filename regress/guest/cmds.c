@@ -490,6 +490,7 @@ static const struct command {
 	{ "vmmcihalt",		cmd_vmmcihalt },
 	{ "vmmcifuzz",		cmd_vmmcifuzz },
 	{ "race",		cmd_race },
+	{ "chaos",		cmd_chaos },
 	{ "help",		cmd_help },
 };
 

@@ -343,8 +343,9 @@ void		 cmd_vmmcitime(const char *);
 void		 cmd_vmmcihalt(const char *);
 void		 cmd_vmmcifuzz(const char *);
 
-/* race.c */
+/* race.c, chaos.c */
 void		 cmd_race(const char *);
+void		 cmd_chaos(const char *);
 
 /* main.c */
 void		 kmain(uint64_t, uint64_t) __attribute__((__noreturn__));
