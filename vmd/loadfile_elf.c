@@ -358,7 +358,8 @@ elf_read_notes(struct loadfile *lf, struct elf_image *ei, const Elf64_Phdr *ph)
 		return (loadfile_error(lf, EIO, "kernel: read: %s",
 		    strerror(errno)));
 	}
-	for (off = 0; len - off >= 12; ) {
+	/* a note's padded descriptor may end past the segment: off > len */
+	for (off = 0; off <= len && len - off >= 12; ) {
 		memcpy(&namesz, buf + off, 4);
 		memcpy(&descsz, buf + off + 4, 4);
 		memcpy(&type, buf + off + 8, 4);
