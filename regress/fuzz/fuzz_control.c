@@ -34,8 +34,8 @@
  * there with VMD_CPU_INVALID.  Fuzzing beyond it needs a hook for
  * open(2) of the parent's files (open_file(), vm_opentty()).
  *
- * Nothing may crash, leak memory or descriptors, or hang; every request
- * a client sends is answered.
+ * Nothing may crash, leak memory or descriptors (counted after each
+ * input), or make the processes talk forever.
  */
 
 #include <sys/types.h>
