@@ -249,10 +249,10 @@ sb_self(scmp_filter_ctx ctx)
 	int	rc;
 
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pid))) < 0)
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pid, 0))) < 0)
 		return (rc);
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
-	    SCMP_A0(SCMP_CMP_EQ, 0))) < 0)
+	    SCMP_A0(SCMP_CMP_EQ, 0, 0))) < 0)
 		return (rc);
 	/* fstat(3) is fstatat(fd, "", AT_EMPTY_PATH): no path lookups */
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fstat),
@@ -262,14 +262,14 @@ sb_self(scmp_filter_ctx ctx)
 	    1, SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH))) < 0)
 		return (rc);
 	return (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)));
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0)));
 }
 
 static int
 sb_socket(scmp_filter_ctx ctx, int family, int type)
 {
 	return (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family),
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family, 0),
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)(SOCK_CLOEXEC |
 	    SOCK_NONBLOCK), (scmp_datum_t)type)));
 }
@@ -329,7 +329,7 @@ sb_seccomp(enum sandbox_role role)
 		    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY))) < 0 ||
 		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    SCMP_SYS(execveat), 1, SCMP_A4(SCMP_CMP_EQ,
-		    AT_EMPTY_PATH))) < 0 ||
+		    AT_EMPTY_PATH, 0))) < 0 ||
 		    (rc = sb_socket(ctx, AF_UNIX, SOCK_DGRAM)) < 0 ||
 		    (rc = sb_ioctl(ctx, tty_ioctls, nitems(tty_ioctls))) < 0 ||
 		    (rc = sb_ioctl(ctx, vm_ioctls, nitems(vm_ioctls))) < 0 ||

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "vmd.h"
+#include "vmstate.h"
 #include "proc.h"
 #include "log.h"
 
@@ -204,8 +205,15 @@ control_accept(int fd, short event, void *arg)
 	do {
 		c->id = ++ctl.nextid;
 	} while (c->id == 0 || control_byid(c->id) != NULL);
+	/*
+	 * A client's frames are no longer than its largest request: a
+	 * header promising more is refused at once, not waited for.
+	 */
 	if (imsgev_init(&c->iev, cfd, "client", control_dispatch,
-	    control_closed, c) == -1) {
+	    control_closed, c) == -1 ||
+	    imsgbuf_set_maxsize(&c->iev.ibuf, IMSG_HEADER_SIZE +
+	    MAXIMUM(sizeof(struct vmop_create_params), sizeof(struct vmop_id) +
+	    VMS_PREFIX_LEN)) == -1) {
 		log_warn("%s: imsgev_init", __func__);
 		close(cfd);
 		free(c);

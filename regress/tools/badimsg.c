@@ -115,7 +115,27 @@ main(int argc, char *argv[])
 	else if (strcmp(c, "loadnonul") == 0)
 		imsg_compose(&ibuf, IMSG_VMDOP_LOAD,
 		    VMD_PROTOCOL_VERSION, 0, -1, junk, sizeof(junk));
-	else if (strcmp(c, "type") == 0)
+	else if (strcmp(c, "oversized") == 0) {	/* past MAX_IMSGSIZE */
+		signal(SIGPIPE, SIG_IGN);
+		raw_header(fd, IMSG_VMDOP_GET_INFO_VM_REQUEST, 65535,
+		    VMD_PROTOCOL_VERSION);
+		for (i = 0; i < 1000; i++)
+			if (write(fd, junk, sizeof(junk)) != sizeof(junk)) {
+				/* vmd hung up on us while we wrote */
+				printf("closed\n");
+				return (0);
+			}
+	} else if (strcmp(c, "fds") == 0) {	/* 40 descriptors unasked */
+		for (i = 0; i < 40; i++)
+			imsg_compose(&ibuf, IMSG_VMDOP_GET_INFO_VM_REQUEST,
+			    VMD_PROTOCOL_VERSION, 0, dup(0), NULL, 0);
+		/* and then hold the connection for a while */
+		if (imsgbuf_flush(&ibuf) == -1)
+			return (2);
+		sleep(2);
+		printf("sent\n");
+		return (0);
+	} else if (strcmp(c, "type") == 0)
 		imsg_compose(&ibuf, 9999, VMD_PROTOCOL_VERSION, 0, -1, NULL,
 		    0);
 	else if (strcmp(c, "flood") == 0) {
