@@ -10,7 +10,7 @@
 # by a signal.  The guest's own errors are rate-limited in the log.
 # CHAOS_SECS: how long each runs; CHAOS_SEEDS: the seeds of safe mode.
 . "$top/regress/lib.sh"
-secs=${CHAOS_SECS:-15}
+secs=${CHAOS_SECS:-12}
 seeds=${CHAOS_SEEDS:-"1 2"}
 if [ "$(id -u)" -ne 0 ]; then
 	skip "chaos" "needs root (taps, ip netns)"
@@ -41,7 +41,9 @@ chaos call "$allseed" all
 
 for s in $seeds; do
 	c=$T/con.c$s
-	if wait_for "$c" '^CHAOS DONE' $((secs + 60)); then
+	# the line whole: the prompt follows it
+	if wait_for "$c" '^CHAOS DONE' $((secs + 60)) &&
+	    wait_for "$c" '^vmdguest> ' 10; then
 		ok "seed $s: the hostile guest ran for ${secs}s"
 	else
 		nok "seed $s: the hostile guest ran for ${secs}s"
@@ -62,7 +64,12 @@ done
 
 # all mode: done and running, or ended with a reason vmd logged
 ca=$T/con.call
-wait_for "$ca" '^CHAOS DONE' $((secs + 30)) || true
+i=0
+while [ $i -lt $((secs + 30)) ] && ! grep -q '^vmdguest> ' "$ca" &&
+    [ -n "$(vm_field call 8)" ]; do
+	sleep 1
+	i=$((i + 1))
+done
 if grep -q '^CHAOS DONE' "$ca" && [ "$(vm_field call 8)" = running ]; then
 	ok "all mode: the guest ran to its end"
 elif grep -Eq 'call: (vm [0-9]+ (is rebooting|stopped)|.*powered off)' \
