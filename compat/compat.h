@@ -51,6 +51,7 @@ enum sandbox_role {
 	SANDBOX_CONTROL,
 	SANDBOX_VMM,
 	SANDBOX_PRIV,
+	SANDBOX_VM_SETUP,
 	SANDBOX_VM,
 };
 int	sandbox_drop(enum sandbox_role);

@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 
@@ -152,6 +153,17 @@ static const int vmm_calls[] = {
 	SCMP_SYS(landlock_restrict_self), SCMP_SYS(capget),
 	SCMP_SYS(capset), SCMP_SYS(chroot), SCMP_SYS(chdir),
 	SCMP_SYS(tgkill),
+};
+
+/* what building the machine needs besides (SANDBOX_VM_SETUP) */
+static const int setup_calls[] = {
+	SCMP_SYS(seccomp), SCMP_SYS(landlock_create_ruleset),
+	SCMP_SYS(landlock_add_rule), SCMP_SYS(landlock_restrict_self),
+	SCMP_SYS(setrlimit),
+};
+
+static const unsigned long setup_ioctls[] = {
+	BLKGETSIZE64,
 };
 
 /* the terminal requests on a console pty */
@@ -336,6 +348,26 @@ sb_seccomp(enum sandbox_role role)
 		    (rc = sb_ioctl(ctx, sb_ioctls, sb_nioctls)) < 0)
 			goto out;
 		break;
+	case SANDBOX_VM_SETUP:
+		/*
+		 * The VM process while it builds its machine: what it will
+		 * have running, and KVM's set-up requests, the size of a
+		 * block device, and the calls of its final sandbox.  The
+		 * kernel, initrd, disk images and a received stream are
+		 * parsed under this filter.
+		 */
+		if ((rc = sb_ioctl(ctx, setup_ioctls,
+		    nitems(setup_ioctls))) < 0 ||
+		    (rc = sb_allow(ctx, setup_calls,
+		    nitems(setup_calls))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ,
+		    PR_SET_NO_NEW_PRIVS, 0))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(prctl), 2, SCMP_A0(SCMP_CMP_EQ,
+		    PR_SET_DUMPABLE, 0), SCMP_A1(SCMP_CMP_EQ, 0, 0))) < 0)
+			goto out;
+		/* FALLTHROUGH */
 	case SANDBOX_VM:
 		/*
 		 * syslog(3) may have to connect again to /dev/log: a
@@ -573,6 +605,7 @@ sandbox_drop(enum sandbox_role role)
 			return (-1);
 		break;
 	case SANDBOX_VMM:
+	case SANDBOX_VM_SETUP:
 	case SANDBOX_VM:
 		break;
 	default:

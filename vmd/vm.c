@@ -1207,7 +1207,9 @@ vm_sigterm(int sig)
 __dead void
 vm_main(int fd, int kvmfd)
 {
+	const unsigned long *reqs;
 	struct vm	*vm;
+	size_t		 nreqs;
 	unsigned int	 i;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1217,6 +1219,7 @@ vm_main(int fd, int kvmfd)
 	 */
 	signal(SIGTERM, vm_sigterm);
 	log_procinit("vm");
+	vms_init();
 	/* nothing of the file system from here on: it has descriptors */
 	switch (sandbox_chroot(VMD_EMPTYDIR)) {
 	case -1:
@@ -1225,7 +1228,15 @@ vm_main(int fd, int kvmfd)
 		log_debug("%s: no namespaces of its own: no chroot", __func__);
 		break;
 	}
-	vms_init();
+	/*
+	 * What it is given to parse (kernel, initrd, disk images, a
+	 * received stream) it parses sandboxed: it may build its machine
+	 * and no more; vm_start() narrows this to the running machine's.
+	 */
+	reqs = vmm_sandbox_ioctls(1, &nreqs);
+	sandbox_ioctls(reqs, nreqs);
+	if (sandbox_drop(SANDBOX_VM_SETUP) == -1)
+		fatal("%s: sandbox", __func__);
 	event_init();
 
 	if ((vm = calloc(1, sizeof(*vm))) == NULL ||

@@ -89,7 +89,16 @@ become(enum sandbox_role role)
 		reqs = vmm_sandbox_ioctls(1, &n);
 		sandbox_ioctls(reqs, n);
 		break;
+	case SANDBOX_VM_SETUP:
+		reqs = vmm_sandbox_ioctls(1, &n);
+		sandbox_ioctls(reqs, n);
+		break;
 	case SANDBOX_VM:
+		/* as vm.c: the set-up sandbox first, then the running one */
+		reqs = vmm_sandbox_ioctls(1, &n);
+		sandbox_ioctls(reqs, n);
+		if (sandbox_drop(SANDBOX_VM_SETUP) == -1)
+			_exit(99);
 		reqs = vmm_sandbox_ioctls(0, &n);
 		sandbox_ioctls(reqs, n);
 		break;
@@ -335,6 +344,18 @@ main(void)
 		{ "keyctl",	 KILLED,  KILLED,  KILLED,  KILLED },
 		{ "chroot",	 KILLED,  KILLED,  REFUSED, KILLED },
 	};
+	struct {
+		const char	*what;
+		enum outcome	 want;
+	} setup[] = {
+		{ "nothing", DONE }, { "thread", DONE }, { "kvm-check", DONE },
+		{ "kvm-create", DONE }, { "unix-dgram", DONE },
+		{ "fork", KILLED }, { "open-read", KILLED },
+		{ "execve", KILLED }, { "fexecve", KILLED },
+		{ "inet-socket", KILLED }, { "kill-parent", KILLED },
+		{ "mmap-exec", KILLED }, { "dumpable", KILLED },
+		{ "chroot", KILLED }, { "newuserns", KILLED },
+	};
 	size_t	i;
 
 	if (geteuid() != 0) {
@@ -360,6 +381,11 @@ main(void)
 		expect(SANDBOX_VMM, "vmm", cases[i].what, cases[i].vmm);
 		expect(SANDBOX_VM, "vm", cases[i].what, cases[i].vm);
 	}
+
+	/* the VM process while it builds its machine */
+	for (i = 0; i < nitems(setup); i++)
+		expect(SANDBOX_VM_SETUP, "vm setup", setup[i].what,
+		    setup[i].want);
 
 	/* Landlock, where this kernel has it */
 	if (sandbox_landlock_abi() == 0) {

@@ -43,12 +43,15 @@ child() {
 	done
 }
 
-# all_gone PIDS...: none of them lives (zombies count as gone)
+# all_gone PIDS...: none of them lives (a zombie whose threads have all
+# ended counts as gone: its descriptors, and the disks' locks, are)
 all_gone() {
 	for _p in "$@"; do
 		[ -d "/proc/$_p" ] || continue
 		[ "$(awk '$1 == "State:" { print $2 }' /proc/$_p/status \
-		    2>/dev/null)" = Z ] && continue
+		    2>/dev/null)" = Z ] &&
+		    [ "$(ls /proc/$_p/task 2>/dev/null | wc -l)" -le 1 ] &&
+		    continue
 		return 1
 	done
 	return 0
@@ -80,8 +83,12 @@ for victim in parent control vmm priv; do
 	rm -f "$SOCK"	# a killed parent leaves it: vmd_start must wait
 	vmd_start -f "$T/vm.conf"
 	rm -f "$T/con.ka" "$T/con.kb" "$T/in.ka" "$T/in.kb"
-	check "$victim: ka is up" wait_state ka running 15 ||
-	    sed 's/^/# /' "$T/vmd.log"
+	if wait_state ka running 15; then
+		ok "$victim: ka is up"
+	else
+		nok "$victim: ka is up"
+		sed 's/^/# log: /' "$T/vmd.log"
+	fi
 	check "$victim: kb is up" wait_state kb running 10
 	con_open ka
 	con_open kb
