@@ -79,6 +79,7 @@
 struct vioblk {
 	struct virtio_dev	 dev;
 	char			 name[16];
+	const char		*path;		/* the image, for the log */
 	struct disk		*disk;
 	uint64_t		 sectors;
 	int			 ro;
@@ -179,6 +180,19 @@ vioblk_dwz(struct vioblk *sc, struct virtio_req *r, int type)
 	return (VIRTIO_BLK_S_OK);
 }
 
+/*
+ * A request the image could not carry out (full file system, I/O
+ * error): the guest gets VIRTIO_BLK_S_IOERR, the log a line it cannot
+ * flood.
+ */
+static void
+vioblk_failed(struct vioblk *sc, const char *what, uint64_t sector, int ret)
+{
+	vm_guest_warnx(sc->dev.vm, "%s: disk %s: %s at sector %llu: %s",
+	    sc->name, sc->path, what, (unsigned long long)sector,
+	    strerror(-ret));
+}
+
 /* Carry out one request; returns the bytes written into its buffers. */
 static uint32_t
 vioblk_do(struct vioblk *sc, struct virtio_req *r)
@@ -216,6 +230,8 @@ vioblk_do(struct vioblk *sc, struct virtio_req *r)
 		st = ret == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		if (ret == 0)
 			written = len;
+		else
+			vioblk_failed(sc, "read", sector, ret);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		len = r->rdlen - sizeof(hdr);
@@ -227,10 +243,14 @@ vioblk_do(struct vioblk *sc, struct virtio_req *r)
 		    VIRTIO_MAX_SEGS);
 		ret = disk_writev(sc->disk, data, n, sector * VIOBLK_SECTOR);
 		st = ret == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		if (ret != 0)
+			vioblk_failed(sc, "write", sector, ret);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		st = disk_flush(sc->disk) == 0 ? VIRTIO_BLK_S_OK :
-		    VIRTIO_BLK_S_IOERR;
+		ret = disk_flush(sc->disk);
+		st = ret == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		if (ret != 0)
+			vioblk_failed(sc, "flush", 0, ret);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		len = MINIMUM(r->wrlen - 1, sizeof(sc->id));
@@ -387,6 +407,7 @@ vioblk_init(struct vm *vm, unsigned int idx, int *fds, int nfds)
 	sc->caps = disk_caps(sc->disk);
 	sc->sectors = disk_size(sc->disk) / VIOBLK_SECTOR;
 	vioblk_set_id(sc, vmc->vmc_disks[idx]);
+	sc->path = vmc->vmc_disks[idx];
 	pthread_mutex_init(&sc->mtx, NULL);
 	pthread_cond_init(&sc->work, NULL);
 	pthread_cond_init(&sc->room, NULL);
