@@ -29,6 +29,26 @@
 
 #include "log.h"
 
+/*
+ * What a user other than root makes vmd log while it handles that user's
+ * request (log_limit()) is limited per uid: LOG_LIMIT_LINES lines every
+ * LOG_LIMIT_SECS seconds, the rest counted and the count logged later.
+ */
+#define LOG_LIMIT_UIDS	16
+#define LOG_LIMIT_LINES	10
+#define LOG_LIMIT_SECS	10
+
+struct log_limit {
+	uid_t		uid;
+	time_t		start;
+	unsigned int	lines;
+	unsigned int	dropped;
+	int		used;
+};
+
+static struct log_limit	 log_limits[LOG_LIMIT_UIDS];
+static struct log_limit	*log_limited;	/* the current request's */
+
 static int	 log_debug_mode;	/* 1: stderr */
 static int	 log_verbose;
 static char	 log_procname[64] = "vmd";
@@ -62,6 +82,48 @@ log_getverbose(void)
 	return (log_verbose);
 }
 
+/* From here until log_unlimit(), lines are uid's (root's are free). */
+void
+log_limit(uid_t uid)
+{
+	struct log_limit	*l, *oldest = &log_limits[0];
+	struct timespec		 ts;
+	unsigned int		 i, dropped;
+
+	log_limited = NULL;
+	if (uid == 0)
+		return;
+	for (i = 0; i < LOG_LIMIT_UIDS; i++) {
+		l = &log_limits[i];
+		if (l->used && l->uid == uid)
+			break;
+		if (!l->used || l->start < oldest->start)
+			oldest = l;
+	}
+	if (i == LOG_LIMIT_UIDS) {
+		l = oldest;
+		memset(l, 0, sizeof(*l));
+		l->used = 1;
+		l->uid = uid;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec - l->start >= LOG_LIMIT_SECS) {
+		dropped = l->dropped;
+		l->start = ts.tv_sec;
+		l->lines = l->dropped = 0;
+		if (dropped > 0)
+			logit(LOG_WARNING, "uid %u: %u more lines about its "
+			    "requests not logged", (unsigned int)uid, dropped);
+	}
+	log_limited = l;
+}
+
+void
+log_unlimit(void)
+{
+	log_limited = NULL;
+}
+
 void
 logit(int pri, const char *fmt, ...)
 {
@@ -77,6 +139,13 @@ vlog(int pri, const char *fmt, va_list ap)
 {
 	char	buf[1024];
 
+	if (log_limited != NULL) {
+		if (log_limited->lines >= LOG_LIMIT_LINES) {
+			log_limited->dropped++;
+			return;
+		}
+		log_limited->lines++;
+	}
 	if (log_debug_mode) {
 		vsnprintf(buf, sizeof(buf), fmt, ap);
 		/* one write, so lines of several processes do not mix */
@@ -148,6 +217,7 @@ vfatalc(int code, const char *emsg, va_list ap)
 {
 	char	s[1024];
 
+	log_limited = NULL;	/* the last word is always said */
 	if (emsg != NULL)
 		vsnprintf(s, sizeof(s), emsg, ap);
 	else

@@ -25,6 +25,8 @@
 void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setverbose(int);
+void	log_limit(uid_t);
+void	log_unlimit(void);
 int	log_getverbose(void);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));

@@ -111,6 +111,7 @@ static void	 vm_closetty(struct vmd_vm *);
 static size_t	 vm_used_size(pid_t);
 static void	 vm_info_send(uint32_t);
 static void	 handle_start(struct imsg *);
+static void	 handle_start1(struct imsg *);
 static void	 handle_terminate(struct imsg *, int);
 static void	 handle_pause(struct imsg *, int);
 static void	 reply_result(uint32_t, uint32_t, int, uint32_t);
@@ -1310,8 +1311,25 @@ handle_receive(struct imsg *imsg)
 	reply_result(IMSG_VMDOP_START_VM_RESPONSE, peer, res, 0);
 }
 
+/*
+ * A start request: what a user other than root makes vmd log about it
+ * is limited per uid (log_limit), so that a client asking again and
+ * again for what cannot be cannot flood the log.
+ */
 static void
 handle_start(struct imsg *imsg)
+{
+	struct vmop_create_params	*vmc;
+
+	if (imsg_get_len(imsg) == sizeof(*vmc) &&
+	    (vmc = imsg->data) != NULL)
+		log_limit(vmc->vmc_owner.uid);
+	handle_start1(imsg);
+	log_unlimit();
+}
+
+static void
+handle_start1(struct imsg *imsg)
 {
 	struct vmop_create_params	 vmc;
 	struct vmd_vm			*vm, *parent = NULL;

@@ -110,6 +110,20 @@ check "and the instance's guest sees it" \
     wait_for "$T/con.inst4" '^VIRTIO 00:0[0-9]\.0 blk ' 20
 check "but not the template's disks, which it does not inherit" \
     test "$(count_in "$T/con.inst4" '^VIRTIO .* blk ')" -eq 1
+# a user asking again and again for what cannot be (a disk in use):
+# its lines are limited (10 in 10 s), root's are not
+i=0
+while [ $i -lt 30 ]; do
+	asuser start -t tmpl -d "$T/pub/open.raw" bad$i >/dev/null 2>&1
+	i=$((i + 1))
+done
+n=$(count_in "$T/vmd.log" "open\.raw is in use")
+[ "$n" -ge 1 ] && [ "$n" -le 10 ] &&
+    ok "30 bad requests of nobody's: $n lines in the log" ||
+    nok "30 bad requests of nobody's: $n lines in the log (1 to 10)"
+vmctl start -t tmpl -d "$T/pub/open.raw" badroot >/dev/null 2>&1
+is "root's bad request is logged all the same" $((n + 1)) \
+    "$(count_in "$T/vmd.log" "open\.raw is in use")"
 vmctl stop -f inst4 >/dev/null 2>&1
 is "no refused instance was left behind" "" \
     "$(vmctl status | awk '$NF ~ /^inst[123]$/')"
