@@ -6,7 +6,7 @@
 #   make test-full  the same with every Linux scenario
 #   make test-linux the Linux stage alone
 #   make demo       install what is missing, build, boot a Linux guest
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
 #   make bench      side by side with QEMU (not part of make test)
 #   make bench-linux  the same with Linux, in the nested test host
 #   make bench-disk   virtio-blk against QEMU's, in the nested test host
@@ -21,6 +21,10 @@ BUILD ?= build
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd \
+	2>/dev/null || echo /lib/systemd/system)
+SEABIOS ?= /usr/share/seabios/bios.bin
 DESTDIR ?=
 
 include mk/common.mk
@@ -174,16 +178,58 @@ fuzz: fuzz-build
 fuzz-%: $(FUZZ)/fuzz_%
 	@set -e; $(call FUZZ_RUN,$<)
 
+# install: the programs, manuals, the systemd unit (with this install's
+# paths), /etc/default/vmd, a commented /etc/vm.conf and upstream's
+# firmware path pointing at Debian's SeaBIOS (none of the last three
+# replacing what is there), and the _vmd user if missing (marked, so that
+# uninstall removes it only if install made it).  uninstall removes what
+# install added and nothing else: the configuration files only while
+# they are still the samples.
+VMD_CREATED_USER = $(DESTDIR)/var/lib/vmd/created-_vmd
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/firmware
 	install -m 755 $(BUILD)/vmd $(BUILD)/vmctl $(DESTDIR)$(SBINDIR)/
 	install -m 644 vmctl.8 vmd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 vm.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' etc/vmd.service \
+	    >$(DESTDIR)$(UNITDIR)/vmd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/vmd.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/vmd ] || install -m 644 \
+	    etc/vmd.default $(DESTDIR)$(SYSCONFDIR)/default/vmd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vm.conf ] || install -m 644 \
+	    etc/vm.conf $(DESTDIR)$(SYSCONFDIR)/vm.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/firmware/vmm-bios ] || \
+	    [ -L $(DESTDIR)$(SYSCONFDIR)/firmware/vmm-bios ] || \
+	    ln -s $(SEABIOS) $(DESTDIR)$(SYSCONFDIR)/firmware/vmm-bios
+	if [ -z "$(DESTDIR)" ] && ! getent passwd _vmd >/dev/null; then \
+	    useradd --system --no-create-home --home-dir /var/empty \
+	    --shell /usr/sbin/nologin _vmd && \
+	    mkdir -p $(dir $(VMD_CREATED_USER)) && \
+	    touch $(VMD_CREATED_USER); fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vmd $(DESTDIR)$(SBINDIR)/vmctl \
 	    $(DESTDIR)$(MANDIR)/man8/vmctl.8 $(DESTDIR)$(MANDIR)/man8/vmd.8 \
-	    $(DESTDIR)$(MANDIR)/man5/vm.conf.5
+	    $(DESTDIR)$(MANDIR)/man5/vm.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/vmd.service
+	! cmp -s etc/vmd.default $(DESTDIR)$(SYSCONFDIR)/default/vmd || \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/default/vmd
+	! cmp -s etc/vm.conf $(DESTDIR)$(SYSCONFDIR)/vm.conf || \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/vm.conf
+	[ "$$(readlink $(DESTDIR)$(SYSCONFDIR)/firmware/vmm-bios)" != \
+	    "$(SEABIOS)" ] || rm -f $(DESTDIR)$(SYSCONFDIR)/firmware/vmm-bios
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/firmware 2>/dev/null
+	if [ -e $(VMD_CREATED_USER) ]; then \
+	    { [ -n "$(DESTDIR)" ] || userdel _vmd; } && \
+	    rm -f $(VMD_CREATED_USER) && \
+	    rmdir $(dir $(VMD_CREATED_USER)) 2>/dev/null; fi; true
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; fi
 
 clean:
 	rm -rf $(BUILD)

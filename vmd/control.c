@@ -150,6 +150,8 @@ control_listen(struct control_config *cc)
 		fatal("%s: chmod/chown %s", __func__, cc->cc_path);
 	if (listen(ctl.fd, CONTROL_BACKLOG) == -1)
 		fatal("%s: listen", __func__);
+	/* clients may connect: the parent tells the service manager */
+	proc_compose(ctl.ps, PROC_PARENT, IMSG_VMDOP_DONE, 0, -1, NULL, 0);
 
 	/* the socket is ours: now give up root and the file system */
 	proc_drop_privileges(VMD_USER, VMD_EMPTYDIR, 0);

@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -34,6 +35,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +96,7 @@ static __dead void usage(void);
 static void	 parent_dispatch(struct imsgev *, struct imsg *);
 static void	 parent_child_closed(struct imsgev *);
 static void	 parent_sig(int, short, void *);
+static void	 vmd_notify(const char *);
 static int	 vmd_load(const char *, int);
 static void	 vmd_reset(unsigned int);
 static void	 vmd_stagger(int, short, void *);
@@ -357,6 +360,41 @@ ensure_user(void)
 		errx(1, "unknown user %s and useradd failed", VMD_USER);
 }
 
+/*
+ * Tell a service manager how vmd is doing, by the protocol of
+ * sd_notify(3): one datagram to the socket $NOTIFY_SOCKET names (a path,
+ * or with '@' an abstract name).  Nothing without it.  READY=1 is sent
+ * once the control socket accepts (the control process says so).
+ */
+static void
+vmd_notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	const char		*path;
+	size_t			 n;
+	int			 fd;
+
+	if ((path = getenv("NOTIFY_SOCKET")) == NULL || *path == '\0')
+		return;
+	n = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sun.sun_path)) {
+		log_warnx("NOTIFY_SOCKET %s: not a socket vmd can use", path);
+		return;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, n);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, offsetof(struct sockaddr_un, sun_path) +
+	    n) == -1)
+		log_warn("notify %s", path);
+	if (fd != -1)
+		close(fd);
+}
+
 static void
 parent_sig(int sig, short event, void *arg)
 {
@@ -369,11 +407,14 @@ parent_sig(int sig, short event, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		log_info("reload requested with SIGHUP");
+		vmd_notify("RELOADING=1");
 		vmd_reset(CONFIG_RELOAD);
+		vmd_notify("READY=1");
 		break;
 	case SIGINT:
 	case SIGTERM:
 		log_info("terminating");
+		vmd_notify("STOPPING=1");
 		TAILQ_FOREACH(vm, &env->vms, vm_entry)
 			vm_closetty(vm);
 		proc_kill(&env->ps);
@@ -1754,6 +1795,11 @@ parent_dispatch_control(struct imsg *imsg)
 	size_t		 len;
 
 	switch (imsg_get_type(imsg)) {
+	case IMSG_VMDOP_DONE:
+		/* the control process listens: vmd is ready (not a client's) */
+		if (peer == 0)
+			vmd_notify("READY=1");
+		return;
 	case IMSG_VMDOP_START_VM_INITRD:
 		if (env->initrd_fd != -1)
 			close(env->initrd_fd);
