@@ -777,6 +777,20 @@ qc_readv(void *p, const struct iovec *iov, int iovcnt, uint64_t off)
 }
 
 /*
+ * Give back the file's tail past len after a failed allocation.  If even
+ * that fails, the file stays longer than the image: space is lost, no
+ * data, and qemu-img check sees nothing wrong.
+ */
+static void
+qc_cut(int fd, off_t len)
+{
+	int	saved = errno;
+
+	if (ftruncate(fd, len) == -1)
+		errno = saved;	/* the caller's error is the one to report */
+}
+
+/*
  * Room in the file system for [off, off + len) of the top image, which
  * may lie past its end (qd->end): the file grows to cover it.  Once this
  * succeeded, writes there cannot fail for want of space.  A failure
@@ -819,7 +833,7 @@ qc_reserve(struct qcow2_disk *qd, uint64_t off, uint64_t len)
 	}
 	/* what fallocate took before it ran out is given back */
 	if (r != 0 && off >= qd->end)
-		(void)ftruncate(fd, (off_t)off);
+		qc_cut(fd, (off_t)off);
 	return (r);
 }
 
@@ -909,7 +923,7 @@ rt_grow(struct qcow2_disk *qd, uint64_t ti)
 	qd->rt_entries = old_entries;
 	qd->end = t;
 	if (!qd->blkdev)
-		(void)ftruncate(fd, (off_t)t);
+		qc_cut(fd, (off_t)t);
 	free(b);
 	return (r);
  fail:
@@ -953,7 +967,7 @@ rc_block(struct qcow2_disk *qd, uint64_t ti, uint64_t *blk)
 		if (qd->end == b + cs) {
 			qd->end = b;
 			if (!qd->blkdev)
-				(void)ftruncate(qd->img[0].fd, (off_t)b);
+				qc_cut(qd->img[0].fd, (off_t)b);
 		}
 		return (r);
 	}
@@ -1079,7 +1093,7 @@ qc_untake(struct qcow2_disk *qd, uint64_t first, uint64_t n)
 	if (qd->end == first + n * cs) {
 		qd->end = first;
 		if (!qd->blkdev)
-			(void)ftruncate(qd->img[0].fd, (off_t)first);
+			qc_cut(qd->img[0].fd, (off_t)first);
 	}
 }
 
