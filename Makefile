@@ -7,6 +7,7 @@
 #   make test-linux the Linux stage alone
 #   make demo       install what is missing, build, boot a Linux guest
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
+#   make deb        a Debian package in build/
 #   make bench      side by side with QEMU (not part of make test)
 #   make bench-linux  the same with Linux, in the nested test host
 #   make bench-disk   virtio-blk against QEMU's, in the nested test host
@@ -46,7 +47,7 @@ LIBCOMPAT := $(BUILD)/libcompat.a
 LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
-.PHONY: all guest unit test test-unit test-linux test-full demo install \
+.PHONY: all guest unit test test-unit test-linux test-full demo install deb \
 	uninstall clean bench bench-linux bench-disk bench-net bench-life deps \
 	fuzz fuzz-build
 .DELETE_ON_ERROR:
@@ -230,6 +231,15 @@ uninstall:
 	    rmdir $(dir $(VMD_CREATED_USER)) 2>/dev/null; fi; true
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    systemctl daemon-reload; fi
+
+# a Debian binary package, built with Debian's tools (debian/), left in
+# $(BUILD): apt install ./$(BUILD)/vmd_*.deb
+deb:
+	sh scripts/deps.sh debhelper dpkg-dev
+	dpkg-buildpackage -us -uc -b
+	mkdir -p $(BUILD)
+	mv ../vmd_*_amd64.deb ../vmd_*_amd64.buildinfo ../vmd_*_amd64.changes \
+	    $(BUILD)/
 
 clean:
 	rm -rf $(BUILD)
