@@ -5,7 +5,7 @@
 
 set -e
 pkgs="gcc make libc6-dev pkg-config libevent-dev libssl-dev libseccomp-dev libmnl-dev
-libbsd-dev byacc passwd util-linux seabios qemu-utils syslinux
+libbsd-dev zlib1g-dev byacc passwd util-linux seabios qemu-utils syslinux
 syslinux-common isolinux xorriso mtools dosfstools iproute2 busybox-static nftables $*"
 
 missing=

@@ -16,9 +16,11 @@
 
 /*
  * Boot image loaders: vmd acts as the boot loader.  The image is read
- * only through its descriptor (pread), every header field is checked
- * against the file size and guest memory, and the result is guest memory
- * contents plus the register state the boot vCPU starts with.
+ * only through its descriptor (pread), or, when it is gzip-compressed,
+ * from the bytes it decompresses to in memory; every header field is
+ * checked against the image's size and guest memory, and the result is
+ * guest memory contents plus the register state the boot vCPU starts
+ * with.
  *
  * The loaders only need a struct vm_mem; they run as well on a plain
  * malloc'd buffer as on the VM's memfd (regress/unit/t_loadfile.c).
@@ -34,7 +36,7 @@
 
 /* what the image was */
 #define LOADFILE_NONE		0
-#define LOADFILE_ELF		1	/* OpenBSD boot args, long mode */
+#define LOADFILE_ELF		1	/* OpenBSD boot args (ELF64, ELF32) */
 #define LOADFILE_ELF_PVH	2	/* Xen PVH entry, 32-bit flat */
 #define LOADFILE_BZIMAGE	3	/* Linux 64-bit boot protocol */
 #define LOADFILE_BIOS		4	/* real mode at F000:FFF0 */
@@ -61,6 +63,9 @@
 
 #define LOADFILE_ERRLEN		256
 
+/* a gzip-compressed kernel decompresses to at most this and guest RAM */
+#define LOADFILE_GZIP_MAX	MB(512)
+
 struct loadfile {
 	/* in */
 	int			 lf_kernel;	/* descriptor, -1: none */
@@ -77,7 +82,12 @@ struct loadfile {
 	uint64_t		 lf_kend;
 	uint64_t		 lf_initrd_addr;
 	uint64_t		 lf_initrd_size;
+	int			 lf_gzip;	/* the kernel was gzip'd */
 	char			 lf_err[LOADFILE_ERRLEN];
+
+	/* private: the kernel decompressed (NULL: read lf_kernel) */
+	uint8_t			*lf_kbuf;
+	uint64_t		 lf_ksize;
 };
 
 /*
@@ -92,11 +102,16 @@ int	 loadfile_bios(struct loadfile *, uint64_t);
 int	 loadfile_error(struct loadfile *, int, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
 int	 loadfile_read(int, uint64_t, void *, size_t);
-int	 loadfile_copy(struct loadfile *, int, uint64_t, uint64_t, uint64_t,
+int	 loadfile_kread(struct loadfile *, uint64_t, void *, size_t);
+int	 loadfile_copy(struct loadfile *, uint64_t, uint64_t, uint64_t,
 	    const char *);
 int	 loadfile_initrd(struct loadfile *, uint64_t, uint64_t);
 void	 loadfile_gdt(struct loadfile *, int);
 void	 loadfile_pagetables(struct loadfile *);
+
+/* loadfile_gzip.c */
+int	 loadfile_is_gzip(const uint8_t *, size_t);
+int	 loadfile_gunzip(struct loadfile *, uint64_t);
 
 /* loadfile_bzimage.c */
 int	 loadfile_is_bzimage(const uint8_t *, size_t);

@@ -67,13 +67,6 @@
 #define KERNEL_LOAD_DEFAULT	MB(1)
 #define INITRD_ADDR_MAX_DEF	0x37ffffffULL
 
-
-
-
-
-
-
-
 int
 loadfile_is_bzimage(const uint8_t *hdr, size_t len)
 {
@@ -181,8 +174,7 @@ loadfile_bzimage(struct loadfile *lf, const uint8_t *hdr, size_t hdrlen,
 		return (loadfile_error(lf, ENOMEM, "kernel: bzImage payload "
 		    "(%llu bytes) larger than guest memory",
 		    (unsigned long long)need));
-	if ((ret = loadfile_copy(lf, lf->lf_kernel, setupsz, load, ksize,
-	    "kernel")) != 0)
+	if ((ret = loadfile_copy(lf, setupsz, load, ksize, "kernel")) != 0)
 		return (ret);
 	lf->lf_kstart = load;
 	lf->lf_kend = load + need;

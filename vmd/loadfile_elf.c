@@ -15,10 +15,11 @@
  */
 
 /*
- * The boot loader vmd plays: dispatch on the image type, ELF64 kernels
- * (OpenBSD boot arguments as upstream's loadfile_elf.c lays them out, or
- * the Xen PVH entry when the image has that note) and BIOS images, and
- * the pieces the Linux loader shares (GDT, page tables, initrd, e820).
+ * The boot loader vmd plays: dispatch on the image type (after gunzip,
+ * loadfile_gzip.c), ELF64 and ELF32 kernels (OpenBSD boot arguments as
+ * upstream's loadfile_elf.c lays them out, or the Xen PVH entry when the
+ * image has that note) and BIOS images, and the pieces the Linux loader
+ * shares (GDT, page tables, initrd, e820).
  */
 
 #include <sys/types.h>
@@ -115,9 +116,12 @@ struct bios_consdev {
 	int32_t		reg_shift;
 } __attribute__((__packed__));
 
+/* an ELF32 image's headers are held widened to their ELF64 form */
 struct elf_image {
-	const Elf64_Ehdr	*eh;
+	const uint8_t		*hdr;		/* the file's first bytes */
+	Elf64_Ehdr		 eh;
 	Elf64_Phdr		*ph;
+	int			 is32;
 	uint64_t		 fsize;
 	uint64_t		 minp, maxp;	/* loaded span */
 	uint64_t		 pvh_entry;
@@ -161,10 +165,24 @@ loadfile_read(int fd, uint64_t off, void *buf, size_t len)
 	return (0);
 }
 
-/* File bytes straight into guest memory, checked on both sides. */
+/* All of [off, off + len) of the kernel image: the file or its gunzip. */
 int
-loadfile_copy(struct loadfile *lf, int fd, uint64_t off, uint64_t gpa,
-    uint64_t len, const char *what)
+loadfile_kread(struct loadfile *lf, uint64_t off, void *buf, size_t len)
+{
+	if (lf->lf_kbuf == NULL)
+		return (loadfile_read(lf->lf_kernel, off, buf, len));
+	if (off > lf->lf_ksize || len > lf->lf_ksize - off) {
+		errno = EIO;
+		return (-1);
+	}
+	memcpy(buf, lf->lf_kbuf + off, len);
+	return (0);
+}
+
+/* Kernel image bytes straight into guest memory, checked on both sides. */
+int
+loadfile_copy(struct loadfile *lf, uint64_t off, uint64_t gpa, uint64_t len,
+    const char *what)
 {
 	void	*dst;
 
@@ -174,7 +192,7 @@ loadfile_copy(struct loadfile *lf, int fd, uint64_t off, uint64_t gpa,
 		return (loadfile_error(lf, ENOMEM, "%s: 0x%llx bytes at "
 		    "0x%llx are outside guest memory", what,
 		    (unsigned long long)len, (unsigned long long)gpa));
-	if (loadfile_read(fd, off, dst, len) == -1)
+	if (loadfile_kread(lf, off, dst, len) == -1)
 		return (loadfile_error(lf, EIO, "%s: read: %s", what,
 		    strerror(errno)));
 	return (0);
@@ -222,7 +240,7 @@ loadfile_initrd(struct loadfile *lf, uint64_t lo, uint64_t hi)
 {
 	struct stat	st;
 	uint64_t	size, addr;
-	int		ret;
+	void		*dst;
 
 	lf->lf_initrd_addr = lf->lf_initrd_size = 0;
 	if (lf->lf_initrd == -1)
@@ -249,9 +267,11 @@ loadfile_initrd(struct loadfile *lf, uint64_t lo, uint64_t hi)
 	if (!vm_mem_is_ram(lf->lf_mem, addr, size))
 		return (loadfile_error(lf, ENOMEM, "initrd too large for "
 		    "guest memory (%llu bytes)", (unsigned long long)size));
-	if ((ret = loadfile_copy(lf, lf->lf_initrd, 0, addr, size,
-	    "initrd")) != 0)
-		return (ret);
+	/* as it is: the kernel decompresses an initrd itself */
+	dst = vm_mem_ptr(lf->lf_mem, addr, size);
+	if (loadfile_read(lf->lf_initrd, 0, dst, size) == -1)
+		return (loadfile_error(lf, EIO, "initrd: read: %s",
+		    strerror(errno)));
 	lf->lf_initrd_addr = addr;
 	lf->lf_initrd_size = size;
 	return (0);
@@ -336,6 +356,23 @@ regs_flat64(struct vmm_regs *r, int code64)
 	seg_set(&r->tr, 0, 0xffff, 0x008b, 0);
 }
 
+/*
+ * An i386 kernel starts as boot(8) starts it: 32-bit protected mode,
+ * flat segments, paging off.  Upstream turns paging on, with the first
+ * 4 GiB identity-mapped in 4 MiB pages, because VT-x without
+ * "unrestricted guest" runs no unpaged protected mode; KVM needs no such
+ * thing, and not every KVM runs 32-bit paging (kvm-pvm does not).
+ */
+static void
+regs_flat32(struct vmm_regs *r)
+{
+	regs_flat64(r, 0);
+	r->cr0 = CR0_PE | CR0_ET;
+	r->cr3 = 0;
+	r->cr4 = 0;
+	r->efer = 0;
+}
+
 static int
 elf_read_notes(struct loadfile *lf, struct elf_image *ei, const Elf64_Phdr *ph)
 {
@@ -353,7 +390,7 @@ elf_read_notes(struct loadfile *lf, struct elf_image *ei, const Elf64_Phdr *ph)
 	if ((buf = malloc(len)) == NULL)
 		return (loadfile_error(lf, ENOMEM, "kernel: %s",
 		    strerror(errno)));
-	if (loadfile_read(lf->lf_kernel, ph->p_offset, buf, len) == -1) {
+	if (loadfile_kread(lf, ph->p_offset, buf, len) == -1) {
 		free(buf);
 		return (loadfile_error(lf, EIO, "kernel: read: %s",
 		    strerror(errno)));
@@ -401,49 +438,111 @@ elf_clear_of_boot_data(uint64_t gpa, uint64_t len)
 	return (1);
 }
 
+/* The ELF header in its ELF64 form, whatever the file's class. */
+static void
+elf_ehdr_widen(struct elf_image *ei)
+{
+	Elf32_Ehdr	e32;
+
+	if (!ei->is32) {
+		memcpy(&ei->eh, ei->hdr, sizeof(ei->eh));
+		return;
+	}
+	memcpy(&e32, ei->hdr, sizeof(e32));
+	memset(&ei->eh, 0, sizeof(ei->eh));
+	memcpy(ei->eh.e_ident, e32.e_ident, EI_NIDENT);
+	ei->eh.e_type = e32.e_type;
+	ei->eh.e_machine = e32.e_machine;
+	ei->eh.e_version = e32.e_version;
+	ei->eh.e_entry = e32.e_entry;
+	ei->eh.e_phoff = e32.e_phoff;
+	ei->eh.e_shoff = e32.e_shoff;
+	ei->eh.e_flags = e32.e_flags;
+	ei->eh.e_ehsize = e32.e_ehsize;
+	ei->eh.e_phentsize = e32.e_phentsize;
+	ei->eh.e_phnum = e32.e_phnum;
+	ei->eh.e_shentsize = e32.e_shentsize;
+	ei->eh.e_shnum = e32.e_shnum;
+	ei->eh.e_shstrndx = e32.e_shstrndx;
+}
+
+/* The program headers, read and, for ELF32, widened in place. */
+static int
+elf_phdrs_read(struct loadfile *lf, struct elf_image *ei, uint64_t phlen)
+{
+	const Elf64_Ehdr	*eh = &ei->eh;
+	Elf32_Phdr		 p32;
+	Elf64_Phdr		*ph;
+	int			 i;
+
+	if ((ei->ph = calloc(eh->e_phnum, sizeof(Elf64_Phdr))) == NULL)
+		return (loadfile_error(lf, ENOMEM, "kernel: %s",
+		    strerror(errno)));
+	if (loadfile_kread(lf, eh->e_phoff, ei->ph, phlen) == -1)
+		return (loadfile_error(lf, EIO, "kernel: read: %s",
+		    strerror(errno)));
+	if (!ei->is32)
+		return (0);
+	/* from the last: the wider entries never overwrite one unread */
+	for (i = eh->e_phnum - 1; i >= 0; i--) {
+		memcpy(&p32, (uint8_t *)ei->ph + i * sizeof(p32), sizeof(p32));
+		ph = &ei->ph[i];
+		ph->p_type = p32.p_type;
+		ph->p_flags = p32.p_flags;
+		ph->p_offset = p32.p_offset;
+		ph->p_vaddr = p32.p_vaddr;
+		ph->p_paddr = p32.p_paddr;
+		ph->p_filesz = p32.p_filesz;
+		ph->p_memsz = p32.p_memsz;
+		ph->p_align = p32.p_align;
+	}
+	return (0);
+}
+
 static int
 elf_check(struct loadfile *lf, struct elf_image *ei, const uint8_t *hdr,
     size_t hdrlen)
 {
-	const Elf64_Ehdr	*eh = (const Elf64_Ehdr *)hdr;
+	const Elf64_Ehdr	*eh = &ei->eh;
 	const Elf64_Phdr	*ph;
 	uint64_t		 phlen;
-	unsigned int		 i, nload = 0;
+	size_t			 ehsize, phsize;
+	unsigned int		 i, nload = 0, machine;
 	int			 ret;
 
-	if (hdrlen < sizeof(Elf64_Ehdr) || ei->fsize < sizeof(Elf64_Ehdr))
+	ei->hdr = hdr;
+	ei->is32 = hdrlen > EI_CLASS && hdr[EI_CLASS] == ELFCLASS32;
+	ehsize = ei->is32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr);
+	phsize = ei->is32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr);
+	machine = ei->is32 ? EM_386 : EM_X86_64;
+	if (hdrlen < ehsize || ei->fsize < ehsize)
 		return (loadfile_error(lf, ENOEXEC,
 		    "kernel: truncated ELF header"));
-	if (hdr[EI_CLASS] == ELFCLASS32)
+	if ((hdr[EI_CLASS] != ELFCLASS64 && hdr[EI_CLASS] != ELFCLASS32) ||
+	    hdr[EI_DATA] != ELFDATA2LSB)
 		return (loadfile_error(lf, ENOEXEC,
-		    "kernel: 32-bit ELF kernels are not supported"));
-	if (hdr[EI_CLASS] != ELFCLASS64 || hdr[EI_DATA] != ELFDATA2LSB)
+		    "kernel: not a little-endian ELF32 or ELF64 file"));
+	elf_ehdr_widen(ei);
+	if (eh->e_machine != machine)
 		return (loadfile_error(lf, ENOEXEC,
-		    "kernel: not a little-endian ELF64 file"));
-	if (eh->e_machine != EM_X86_64)
-		return (loadfile_error(lf, ENOEXEC,
-		    "kernel: ELF machine %u is not x86-64", eh->e_machine));
+		    "kernel: ELF machine %u is not %s", eh->e_machine,
+		    ei->is32 ? "i386" : "x86-64"));
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
 		return (loadfile_error(lf, ENOEXEC,
 		    "kernel: ELF file is not an executable"));
-	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+	if (eh->e_phentsize != phsize)
 		return (loadfile_error(lf, ENOEXEC,
 		    "kernel: bad ELF program header size %u",
 		    eh->e_phentsize));
 	if (eh->e_phnum == 0 || eh->e_phnum > ELF_MAX_PHNUM)
 		return (loadfile_error(lf, ENOEXEC,
 		    "kernel: bad ELF program header count %u", eh->e_phnum));
-	phlen = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
+	phlen = (uint64_t)eh->e_phnum * phsize;
 	if (eh->e_phoff > ei->fsize || phlen > ei->fsize - eh->e_phoff)
 		return (loadfile_error(lf, ENOEXEC, "kernel: ELF program "
 		    "headers beyond the end of the file"));
-
-	if ((ei->ph = malloc(phlen)) == NULL)
-		return (loadfile_error(lf, ENOMEM, "kernel: %s",
-		    strerror(errno)));
-	if (loadfile_read(lf->lf_kernel, eh->e_phoff, ei->ph, phlen) == -1)
-		return (loadfile_error(lf, EIO, "kernel: read: %s",
-		    strerror(errno)));
+	if ((ret = elf_phdrs_read(lf, ei, phlen)) != 0)
+		return (ret);
 
 	ei->minp = UINT64_MAX;
 	ei->maxp = 0;
@@ -510,7 +609,7 @@ elf_load_segments(struct loadfile *lf, struct elf_image *ei)
 	unsigned int		 i;
 	int			 ret;
 
-	for (i = 0; i < ei->eh->e_phnum; i++) {
+	for (i = 0; i < ei->eh.e_phnum; i++) {
 		ph = &ei->ph[i];
 		if (ph->p_type == PT_OPENBSD_RANDOMIZE_) {
 			p = vm_mem_ptr(lf->lf_mem, ph->p_paddr, ph->p_filesz);
@@ -519,8 +618,8 @@ elf_load_segments(struct loadfile *lf, struct elf_image *ei)
 		}
 		if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
 			continue;
-		if ((ret = loadfile_copy(lf, lf->lf_kernel, ph->p_offset,
-		    ph->p_paddr, ph->p_filesz, "kernel")) != 0)
+		if ((ret = loadfile_copy(lf, ph->p_offset, ph->p_paddr,
+		    ph->p_filesz, "kernel")) != 0)
 			return (ret);
 		p = vm_mem_ptr(lf->lf_mem, ph->p_paddr, ph->p_memsz);
 		memset(p + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
@@ -528,35 +627,110 @@ elf_load_segments(struct loadfile *lf, struct elf_image *ei)
 	return (0);
 }
 
+/* Section header i of raw (the file's class) as an Elf64_Shdr. */
+static void
+elf_shdr_get(const struct elf_image *ei, const uint8_t *raw, unsigned int i,
+    Elf64_Shdr *sh)
+{
+	Elf32_Shdr	s32;
+
+	if (!ei->is32) {
+		memcpy(sh, raw + i * sizeof(*sh), sizeof(*sh));
+		return;
+	}
+	memcpy(&s32, raw + i * sizeof(s32), sizeof(s32));
+	memset(sh, 0, sizeof(*sh));
+	sh->sh_name = s32.sh_name;
+	sh->sh_type = s32.sh_type;
+	sh->sh_flags = s32.sh_flags;
+	sh->sh_addr = s32.sh_addr;
+	sh->sh_offset = s32.sh_offset;
+	sh->sh_size = s32.sh_size;
+	sh->sh_link = s32.sh_link;
+	sh->sh_info = s32.sh_info;
+	sh->sh_addralign = s32.sh_addralign;
+	sh->sh_entsize = s32.sh_entsize;
+}
+
+/* Its offset and flags back into raw (they fit: all is below 4 GiB). */
+static void
+elf_shdr_put(const struct elf_image *ei, uint8_t *raw, unsigned int i,
+    const Elf64_Shdr *sh)
+{
+	Elf32_Shdr	s32;
+
+	if (!ei->is32) {
+		memcpy(raw + i * sizeof(*sh), sh, sizeof(*sh));
+		return;
+	}
+	memcpy(&s32, raw + i * sizeof(s32), sizeof(s32));
+	s32.sh_offset = (Elf32_Off)sh->sh_offset;
+	s32.sh_flags = (Elf32_Word)sh->sh_flags;
+	memcpy(raw + i * sizeof(s32), &s32, sizeof(s32));
+}
+
+/* The ELF header that goes before the symbols: no program headers. */
+static void
+elf_symhdr_write(struct loadfile *lf, const struct elf_image *ei,
+    uint64_t gpa)
+{
+	Elf64_Ehdr	e64;
+	Elf32_Ehdr	e32;
+
+	if (ei->is32) {
+		memcpy(&e32, ei->hdr, sizeof(e32));
+		e32.e_phoff = 0;
+		e32.e_shoff = sizeof(e32);
+		e32.e_phentsize = 0;
+		e32.e_phnum = 0;
+		vm_mem_write(lf->lf_mem, gpa, &e32, sizeof(e32));
+		return;
+	}
+	e64 = ei->eh;
+	e64.e_phoff = 0;
+	e64.e_shoff = sizeof(e64);
+	e64.e_phentsize = 0;
+	e64.e_phnum = 0;
+	vm_mem_write(lf->lf_mem, gpa, &e64, sizeof(e64));
+}
+
 /*
  * As upstream's loader: the ELF header, the section headers and the
- * symbol and string tables follow the kernel, so that ddb has symbols;
- * returns the new end of the image.  Anything odd: no symbols.
+ * symbol and string tables follow the kernel, so that ddb has symbols,
+ * in the file's own class, aligned to its address size; returns the new
+ * end of the image.  Anything odd: no symbols.
  */
 static uint64_t
 elf_load_symbols(struct loadfile *lf, struct elf_image *ei)
 {
-	const Elf64_Ehdr	*eh = ei->eh;
-	Elf64_Ehdr		 neh;
+	const Elf64_Ehdr	*eh = &ei->eh;
 	Elf64_Shdr		*sh = NULL;
-	uint64_t		 elfp, shpp, maxp, shlen, off, total;
+	uint8_t			*raw = NULL;
+	uint64_t		 a, elfp, shpp, maxp, shlen, off, total;
+	size_t			 ehsize, shsize;
 	unsigned int		 i;
 	int			 havesyms = 0;
 
-	elfp = (ei->maxp + 7) & ~7ULL;
+	a = ei->is32 ? 4 : 8;
+	ehsize = ei->is32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr);
+	shsize = ei->is32 ? sizeof(Elf32_Shdr) : sizeof(Elf64_Shdr);
+	elfp = (ei->maxp + a - 1) & ~(a - 1);
 	if (eh->e_shnum == 0 || eh->e_shnum > ELF_MAX_SHNUM ||
-	    eh->e_shentsize != sizeof(Elf64_Shdr))
+	    eh->e_shentsize != shsize)
 		return (ei->maxp);
-	shlen = (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr);
+	shlen = (uint64_t)eh->e_shnum * shsize;
 	if (eh->e_shoff > ei->fsize || shlen > ei->fsize - eh->e_shoff)
 		return (ei->maxp);
-	if ((sh = malloc(shlen)) == NULL)
-		return (ei->maxp);
-	if (loadfile_read(lf->lf_kernel, eh->e_shoff, sh, shlen) == -1)
+	if ((raw = malloc(shlen)) == NULL ||
+	    (sh = calloc(eh->e_shnum, sizeof(*sh))) == NULL)
 		goto none;
+	if (loadfile_kread(lf, eh->e_shoff, raw, shlen) == -1)
+		goto none;
+	for (i = 0; i < eh->e_shnum; i++)
+		elf_shdr_get(ei, raw, i, &sh[i]);
 
 	/* check everything first: then nothing can fail halfway */
-	total = sizeof(Elf64_Ehdr) + ((shlen + 7) & ~7ULL);
+	total = ehsize + ((shlen + a - 1) & ~(a - 1));
 	for (i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type == SHT_SYMTAB)
 			havesyms = 1;
@@ -566,38 +740,36 @@ elf_load_symbols(struct loadfile *lf, struct elf_image *ei)
 		if (sh[i].sh_offset > ei->fsize ||
 		    sh[i].sh_size > ei->fsize - sh[i].sh_offset)
 			goto none;
-		total += (sh[i].sh_size + 7) & ~7ULL;
+		total += (sh[i].sh_size + a - 1) & ~(a - 1);
 	}
 	if (!havesyms || vm_mem_ptr(lf->lf_mem, elfp, total) == NULL ||
 	    !elf_clear_of_boot_data(elfp, total))
 		goto none;
 
-	shpp = elfp + sizeof(Elf64_Ehdr);
-	maxp = shpp + ((shlen + 7) & ~7ULL);
+	shpp = elfp + ehsize;
+	maxp = shpp + ((shlen + a - 1) & ~(a - 1));
 	off = maxp - elfp;
 	for (i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_SYMTAB &&
 		    sh[i].sh_type != SHT_STRTAB)
 			continue;
-		if (loadfile_copy(lf, lf->lf_kernel, sh[i].sh_offset, maxp,
-		    sh[i].sh_size, "kernel") != 0)
+		if (loadfile_copy(lf, sh[i].sh_offset, maxp, sh[i].sh_size,
+		    "kernel") != 0)
 			goto none;
-		maxp += (sh[i].sh_size + 7) & ~7ULL;
+		maxp += (sh[i].sh_size + a - 1) & ~(a - 1);
 		sh[i].sh_offset = off;
 		sh[i].sh_flags |= SHF_ALLOC;
-		off += (sh[i].sh_size + 7) & ~7ULL;
+		elf_shdr_put(ei, raw, i, &sh[i]);
+		off += (sh[i].sh_size + a - 1) & ~(a - 1);
 	}
-	vm_mem_write(lf->lf_mem, shpp, sh, shlen);
-	neh = *eh;
-	neh.e_phoff = 0;
-	neh.e_shoff = sizeof(Elf64_Ehdr);
-	neh.e_phentsize = 0;
-	neh.e_phnum = 0;
-	vm_mem_write(lf->lf_mem, elfp, &neh, sizeof(neh));
+	vm_mem_write(lf->lf_mem, shpp, raw, shlen);
+	elf_symhdr_write(lf, ei, elfp);
+	free(raw);
 	free(sh);
 	lf->lf_err[0] = '\0';
 	return (maxp);
  none:
+	free(raw);
 	free(sh);
 	lf->lf_err[0] = '\0';
 	return (ei->maxp);
@@ -753,9 +925,9 @@ elf_boot_openbsd(struct loadfile *lf, struct elf_image *ei)
 	int		 ret, inside = 0;
 
 	/* OpenBSD kernels link high and load low: upstream's LOADADDR() */
-	entry = ei->openbsd ? (ei->eh->e_entry & ELF_LOADADDR_MASK) :
-	    ei->eh->e_entry;
-	for (i = 0; i < ei->eh->e_phnum; i++)
+	entry = ei->openbsd ? (ei->eh.e_entry & ELF_LOADADDR_MASK) :
+	    ei->eh.e_entry;
+	for (i = 0; i < ei->eh.e_phnum; i++)
 		if (ei->ph[i].p_type == PT_LOAD &&
 		    entry >= ei->ph[i].p_paddr &&
 		    entry - ei->ph[i].p_paddr < ei->ph[i].p_memsz)
@@ -763,7 +935,7 @@ elf_boot_openbsd(struct loadfile *lf, struct elf_image *ei)
 	if (!inside)
 		return (loadfile_error(lf, ENOEXEC, "kernel: entry point "
 		    "0x%llx is outside the loaded segments",
-		    (unsigned long long)ei->eh->e_entry));
+		    (unsigned long long)ei->eh.e_entry));
 
 	end = ei->openbsd ? elf_load_symbols(lf, ei) : ei->maxp;
 	if ((ret = loadfile_initrd(lf, end, GB(4))) != 0)
@@ -772,9 +944,13 @@ elf_boot_openbsd(struct loadfile *lf, struct elf_image *ei)
 		return (ret);
 
 	loadfile_gdt(lf, 0);
-	loadfile_pagetables(lf);
 	bootargsz = elf_push_bootargs(lf);
-	regs_flat64(r, !ei->openbsd);
+	if (ei->is32) {
+		regs_flat32(r);
+	} else {
+		loadfile_pagetables(lf);
+		regs_flat64(r, !ei->openbsd);
+	}
 	r->gpr[VMM_RIP] = entry;
 	r->gpr[VMM_RSP] = elf_push_stack(lf, bootargsz,
 	    (uint32_t)(end & ELF_LOADADDR_MASK));
@@ -792,7 +968,6 @@ loadfile_elf(struct loadfile *lf, const uint8_t *hdr, size_t hdrlen,
 	int			ret;
 
 	memset(&ei, 0, sizeof(ei));
-	ei.eh = (const Elf64_Ehdr *)hdr;
 	ei.fsize = fsize;
 	if ((ret = elf_check(lf, &ei, hdr, hdrlen)) != 0)
 		goto done;
@@ -830,12 +1005,12 @@ loadfile_bios(struct loadfile *lf, uint64_t fsize)
 	if (lf->lf_initrd != -1)
 		return (loadfile_error(lf, EINVAL, "initrd: cannot be used "
 		    "with a BIOS image"));
-	if ((ret = loadfile_copy(lf, lf->lf_kernel, 0, GB(4) - fsize, fsize,
+	if ((ret = loadfile_copy(lf, 0, GB(4) - fsize, fsize,
 	    "BIOS image")) != 0)
 		return (ret);
 	low = MINIMUM(fsize, BIOS_LOW_MAX);
-	if ((ret = loadfile_copy(lf, lf->lf_kernel, fsize - low, MB(1) - low,
-	    low, "BIOS image")) != 0)
+	if ((ret = loadfile_copy(lf, fsize - low, MB(1) - low, low,
+	    "BIOS image")) != 0)
 		return (ret);
 
 	memset(r, 0, sizeof(*r));
@@ -855,6 +1030,18 @@ loadfile_bios(struct loadfile *lf, uint64_t fsize)
 	return (0);
 }
 
+/* What the image is, by its first bytes; it is fsize bytes long. */
+static int
+loadfile_dispatch(struct loadfile *lf, const uint8_t *hdr, size_t hdrlen,
+    uint64_t fsize)
+{
+	if (hdrlen >= SELFMAG && memcmp(hdr, ELFMAG, SELFMAG) == 0)
+		return (loadfile_elf(lf, hdr, hdrlen, fsize));
+	if (loadfile_is_bzimage(hdr, hdrlen))
+		return (loadfile_bzimage(lf, hdr, hdrlen, fsize));
+	return (loadfile_bios(lf, fsize));
+}
+
 int
 loadfile(struct loadfile *lf)
 {
@@ -868,6 +1055,9 @@ loadfile(struct loadfile *lf)
 	lf->lf_err[0] = '\0';
 	memset(&lf->lf_regs, 0, sizeof(lf->lf_regs));
 	lf->lf_initrd_addr = lf->lf_initrd_size = 0;
+	lf->lf_gzip = 0;
+	lf->lf_kbuf = NULL;
+	lf->lf_ksize = 0;
 	if (lf->lf_kernel == -1)
 		return (loadfile_error(lf, VMD_BIOS_MISSING,
 		    "kernel: no boot image (BIOS) given"));
@@ -890,21 +1080,33 @@ loadfile(struct loadfile *lf)
 		return (loadfile_error(lf, EIO, "kernel: read: %s",
 		    strerror(errno)));
 
-	if (hdrlen >= SELFMAG && memcmp(hdr, ELFMAG, SELFMAG) == 0)
-		ret = loadfile_elf(lf, hdr, hdrlen, fsize);
-	else if (loadfile_is_bzimage(hdr, hdrlen))
-		ret = loadfile_bzimage(lf, hdr, hdrlen, fsize);
-	else
-		ret = loadfile_bios(lf, fsize);
-	if (ret != 0) {
-		lf->lf_kind = LOADFILE_NONE;
-		return (ret);
+	/* gzip: the loaders see what it decompresses to */
+	if (loadfile_is_gzip(hdr, hdrlen)) {
+		if ((ret = loadfile_gunzip(lf, fsize)) != 0)
+			goto done;
+		if (lf->lf_ksize == 0) {
+			ret = loadfile_error(lf, ENOEXEC, "kernel: the gzip "
+			    "stream holds no data");
+			goto done;
+		}
+		fsize = lf->lf_ksize;
+		hdrlen = MINIMUM(fsize, sizeof(hdr));
+		memset(hdr, 0, sizeof(hdr));
+		memcpy(hdr, lf->lf_kbuf, hdrlen);
 	}
+	if ((ret = loadfile_dispatch(lf, hdr, hdrlen, fsize)) != 0)
+		goto done;
 
 	/* the command line, for every direct kernel boot */
 	if (lf->lf_kind != LOADFILE_BIOS)
 		vm_mem_write(lf->lf_mem, CMDLINE_ADDR, lf->lf_cmdline ?
 		    lf->lf_cmdline : "", lf->lf_cmdline ?
 		    strlen(lf->lf_cmdline) + 1 : 1);
-	return (0);
+ done:
+	if (ret != 0)
+		lf->lf_kind = LOADFILE_NONE;
+	free(lf->lf_kbuf);
+	lf->lf_kbuf = NULL;
+	lf->lf_ksize = 0;
+	return (ret);
 }

@@ -17,8 +17,9 @@
 /*
  * Unit tests of the boot image loaders on guest memory made of plain
  * malloc'd buffers (no KVM): bad images are refused with a clear message,
- * good ones land where they should with the boot structures filled in.
- * TAP-style output.
+ * good ones land where they should with the boot structures filled in,
+ * ELF64, ELF32, bzImage and BIOS images alike, and gzip-compressed ones
+ * as well as plain.  TAP-style output.
  */
 
 #include <sys/types.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "loadfile.h"
 #include "tap.h"
@@ -324,7 +326,11 @@ test_elf_bad(void)
 	    TEST_MEM, ENOEXEC, "program headers beyond");
 
 	eh->e_ident[EI_CLASS] = ELFCLASS32;
-	bad("ELF32", file_fd(buf, len), -1, TEST_MEM, ENOEXEC, "32-bit");
+	bad("ELF32 for x86-64 (x32)", file_fd(buf, len), -1, TEST_MEM,
+	    ENOEXEC, "not i386");
+	eh->e_ident[EI_CLASS] = ELFCLASSNONE;
+	bad("ELF of no class", file_fd(buf, len), -1, TEST_MEM, ENOEXEC,
+	    "not a little-endian ELF32 or ELF64");
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
 
 	eh->e_machine = EM_AARCH64;
@@ -498,6 +504,200 @@ test_elf_good(void)
 }
 
 /*
+ * ELF32: upstream's i386 kernels, protected mode with paging
+ */
+
+/*
+ * ehdr, phdrs, [note], the segments' bytes as elf_make's, and with syms
+ * a symbol table (2 entries), its string table and 3 section headers
+ */
+static uint8_t *
+elf32_make(const struct elf_spec *es, int syms, size_t *lenp)
+{
+	Elf32_Ehdr	*eh;
+	Elf32_Phdr	*ph;
+	Elf32_Shdr	*sh;
+	uint8_t		*buf;
+	size_t		 len, off;
+	int		 i, nph = es->nseg + (es->pvh ? 1 : 0);
+	uint64_t	 j;
+	uint32_t	 note[6];
+
+	len = sizeof(*eh) + nph * sizeof(*ph) + sizeof(note);
+	for (i = 0; i < es->nseg; i++)
+		len += es->filesz[i];
+	if (syms)
+		len += 32 + 16 + 3 * sizeof(*sh);
+	if ((buf = calloc(1, len)) == NULL)
+		exit(1);
+	eh = (Elf32_Ehdr *)buf;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS32;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_386;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = (uint32_t)es->entry;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = nph;
+	ph = (Elf32_Phdr *)(buf + sizeof(*eh));
+	off = sizeof(*eh) + nph * sizeof(*ph);
+	if (es->pvh) {
+		note[0] = 4;
+		note[1] = 4;
+		note[2] = 18;
+		memcpy(&note[3], "Xen", 4);
+		note[4] = es->pvh_entry;
+		ph[nph - 1].p_type = PT_NOTE;
+		ph[nph - 1].p_offset = off;
+		ph[nph - 1].p_filesz = 20;
+		ph[nph - 1].p_align = 4;
+		memcpy(buf + off, note, 20);
+	}
+	off += sizeof(note);
+	for (i = 0; i < es->nseg; i++) {
+		ph[i].p_type = PT_LOAD;
+		ph[i].p_flags = PF_R | PF_X;
+		ph[i].p_offset = off;
+		ph[i].p_paddr = ph[i].p_vaddr = (uint32_t)es->paddr[i];
+		ph[i].p_filesz = (uint32_t)es->filesz[i];
+		ph[i].p_memsz = (uint32_t)es->memsz[i];
+		for (j = 0; j < es->filesz[i]; j++)
+			buf[off + j] = (j & 0xff) ^ (0x5a + i);
+		off += es->filesz[i];
+	}
+	if (syms) {
+		eh->e_ident[EI_OSABI] = 12;	/* OpenBSD */
+		memset(buf + off, 0x11, 32);	/* symtab */
+		memcpy(buf + off + 32, "\0start\0end\0\0\0\0\0\0", 16);
+		sh = (Elf32_Shdr *)(buf + off + 48);
+		sh[1].sh_type = SHT_SYMTAB;
+		sh[1].sh_offset = off;
+		sh[1].sh_size = 32;
+		sh[1].sh_link = 2;
+		sh[1].sh_entsize = 16;
+		sh[2].sh_type = SHT_STRTAB;
+		sh[2].sh_offset = off + 32;
+		sh[2].sh_size = 16;
+		eh->e_shoff = off + 48;
+		eh->e_shentsize = sizeof(*sh);
+		eh->e_shnum = 3;
+	}
+	*lenp = len;
+	return (buf);
+}
+
+static int
+elf32_fd(const struct elf_spec *es, int syms)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 fd;
+
+	buf = elf32_make(es, syms, &len);
+	fd = file_fd(buf, len);
+	free(buf);
+	return (fd);
+}
+
+static void
+test_elf32(void)
+{
+	struct elf_spec	 es;
+	struct vm_mem	 mem;
+	struct loadfile	 lf;
+	struct vmm_regs	*r = &lf.lf_regs;
+	Elf32_Ehdr	*eh, geh;
+	Elf32_Shdr	 gsh[3];
+	uint8_t		*buf;
+	size_t		 len;
+	uint64_t	 elfp;
+	int		 ret;
+
+	es = elf_good();
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, elf32_fd(&es, 0), -1, "console=ttyS0");
+	check(ret == 0 && lf.lf_kind == LOADFILE_ELF,
+	    "ELF32 loads (%d, \"%s\")", ret, lf.lf_err);
+	check(seg_ok(&mem, &es, 0) && seg_ok(&mem, &es, 1),
+	    "ELF32 segments copied, bss zeroed");
+	check(r->gpr[VMM_RIP] == es.entry && r->cr0 == 0x11 &&
+	    r->cr4 == 0 && r->efer == 0,
+	    "ELF32: protected mode, paging off, as boot(8) enters it (cr0 "
+	    "0x%llx cr4 0x%llx efer 0x%llx)", (unsigned long long)r->cr0,
+	    (unsigned long long)r->cr4, (unsigned long long)r->efer);
+	check(r->cs.sel == 0x08 && !(r->cs.ar & VMM_AR_L) &&
+	    (r->cs.ar & VMM_AR_DB) && r->ds.sel == 0x10 &&
+	    g64(&mem, GDT_PAGE + 0x08) == 0x00cf9b000000ffffULL,
+	    "ELF32: 32-bit CS 0x08, DS 0x10");
+	check(g32(&mem, BOOTARGS_PAGE) == 0 &&
+	    g32(&mem, STACK_PAGE + 4092) == BOOTARGS_PAGE &&
+	    g32(&mem, STACK_PAGE + 4076) == KBASE + 0x6000 &&
+	    g32(&mem, STACK_PAGE + 4072) == 0x0e &&
+	    r->gpr[VMM_RSP] == STACK_PAGE + 4096 - 36,
+	    "ELF32: upstream's boot arguments and stack");
+	mem_free(&mem);
+
+	/* an OpenBSD i386 kernel: high entry, symbols for ddb */
+	es = elf_good();
+	es.entry = 0xd0000000ULL + KBASE + 0x20;
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, elf32_fd(&es, 1), -1, NULL);
+	elfp = KBASE + 0x6000;
+	memcpy(&geh, gp(&mem, elfp, sizeof(geh)), sizeof(geh));
+	memcpy(gsh, gp(&mem, elfp + sizeof(geh), sizeof(gsh)), sizeof(gsh));
+	check(ret == 0 && r->gpr[VMM_RIP] == KBASE + 0x20,
+	    "OpenBSD ELF32: masked entry 0x%llx (%d, \"%s\")",
+	    (unsigned long long)r->gpr[VMM_RIP], ret, lf.lf_err);
+	check(memcmp(geh.e_ident, ELFMAG, SELFMAG) == 0 &&
+	    geh.e_ident[EI_CLASS] == ELFCLASS32 && geh.e_phnum == 0 &&
+	    geh.e_shoff == sizeof(geh) && geh.e_shnum == 3,
+	    "OpenBSD ELF32: an ELF32 header after the kernel");
+	check(gsh[1].sh_type == SHT_SYMTAB && gsh[1].sh_offset == 52 + 120 &&
+	    (gsh[1].sh_flags & SHF_ALLOC) && gsh[2].sh_offset == 52 + 152 &&
+	    *(uint8_t *)gp(&mem, elfp + 172, 1) == 0x11 &&
+	    memcmp(gp(&mem, elfp + 205, 5), "start", 5) == 0,
+	    "OpenBSD ELF32: ELF32 section headers, symbols and strings");
+	check(lf.lf_kend == elfp + 220 &&
+	    g32(&mem, STACK_PAGE + 4076) == elfp + 220,
+	    "OpenBSD ELF32: the kernel's end is past the symbols (0x%llx)",
+	    (unsigned long long)lf.lf_kend);
+	mem_free(&mem);
+
+	/* PVH from an ELF32 image */
+	es = elf_good();
+	es.pvh = 1;
+	es.pvh_entry = KBASE + 0x40;
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, elf32_fd(&es, 0), -1, NULL);
+	check(ret == 0 && lf.lf_kind == LOADFILE_ELF_PVH &&
+	    r->gpr[VMM_RIP] == KBASE + 0x40 && r->cr0 == 0x11,
+	    "PVH ELF32 loads (%d, \"%s\")", ret, lf.lf_err);
+	mem_free(&mem);
+
+	es = elf_good();
+	buf = elf32_make(&es, 0, &len);
+	eh = (Elf32_Ehdr *)buf;
+	bad("truncated ELF32 header", file_fd(buf, 40), -1, TEST_MEM,
+	    ENOEXEC, "truncated ELF header");
+	eh->e_machine = EM_X86_64;
+	bad("ELF32 for another machine", file_fd(buf, len), -1, TEST_MEM,
+	    ENOEXEC, "not i386");
+	eh->e_machine = EM_386;
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	bad("ELF32 with ELF64 program headers", file_fd(buf, len), -1,
+	    TEST_MEM, ENOEXEC, "program header size");
+	eh->e_phentsize = sizeof(Elf32_Phdr);
+	((Elf32_Phdr *)(buf + sizeof(*eh)))[0].p_offset = 0xfffff000;
+	bad("ELF32 PT_LOAD beyond the file", file_fd(buf, len), -1, TEST_MEM,
+	    ENOEXEC, "beyond the end of the file");
+	free(buf);
+}
+
+/*
  * bzImage
  */
 
@@ -540,12 +740,11 @@ put32(uint8_t *p, size_t off, uint32_t v)
 	memcpy(p + off, &v, 4);
 }
 
-static int
-bz_fd(const struct bz_spec *bs)
+static uint8_t *
+bz_make(const struct bz_spec *bs, size_t *lenp)
 {
 	uint8_t	*buf;
 	size_t	 setup, len, i;
-	int	 fd;
 
 	setup = ((bs->setup_sects ? bs->setup_sects : 4) + 1) * 512;
 	len = setup + bs->payload;
@@ -568,9 +767,33 @@ bz_fd(const struct bz_spec *bs)
 	put32(buf, 0x260, bs->init_size);
 	for (i = 0; i < bs->payload && setup + i < len; i++)
 		buf[setup + i] = (i * 13) ^ 0x3c;
+	*lenp = len;
+	return (buf);
+}
+
+static int
+bz_fd(const struct bz_spec *bs)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 fd;
+
+	buf = bz_make(bs, &len);
 	fd = file_fd(buf, len);
 	free(buf);
 	return (fd);
+}
+
+static int
+bz_payload_ok(struct vm_mem *mem, const struct bz_spec *bs, uint64_t at)
+{
+	uint8_t	*p = gp(mem, at, bs->payload);
+	size_t	 i;
+
+	for (i = 0; i < bs->payload; i++)
+		if (p[i] != (uint8_t)((i * 13) ^ 0x3c))
+			return (0);
+	return (1);
 }
 
 static void
@@ -671,6 +894,178 @@ test_bzimage(void)
 	bs = bz_good();
 	bad("empty initrd", bz_fd(&bs), file_fd("", 0), TEST_MEM, EINVAL,
 	    "initrd: empty");
+}
+
+/*
+ * gzip-compressed images
+ */
+
+/* buf, len as a gzip stream (one member) */
+static uint8_t *
+gz_make(const void *buf, size_t len, size_t *outlen)
+{
+	z_stream	 zs;
+	uint8_t		*out;
+	uLong		 bound;
+
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		exit(1);
+	bound = deflateBound(&zs, len);
+	if ((out = malloc(bound)) == NULL)
+		exit(1);
+	zs.next_in = (Bytef *)(uintptr_t)buf;
+	zs.avail_in = (uInt)len;
+	zs.next_out = out;
+	zs.avail_out = (uInt)bound;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+		exit(1);
+	*outlen = zs.total_out;
+	deflateEnd(&zs);
+	return (out);
+}
+
+/* buf, len gzip'd into a file of its own, with extra bytes after */
+static int
+gz_fd(const void *buf, size_t len, const void *extra, size_t extralen)
+{
+	uint8_t	*gz, *all;
+	size_t	 gzlen;
+	int	 fd;
+
+	gz = gz_make(buf, len, &gzlen);
+	if ((all = malloc(gzlen + extralen)) == NULL)
+		exit(1);
+	memcpy(all, gz, gzlen);
+	if (extralen > 0)
+		memcpy(all + gzlen, extra, extralen);
+	fd = file_fd(all, gzlen + extralen);
+	free(gz);
+	free(all);
+	return (fd);
+}
+
+static void
+test_gzip(void)
+{
+	struct elf_spec	 es;
+	struct bz_spec	 bs;
+	struct vm_mem	 mem;
+	struct loadfile	 lf;
+	struct vmm_regs	*r = &lf.lf_regs;
+	uint8_t		*img, *gz, *gz2, *all, junk[3000];
+	size_t		 len, gzlen, gz2len, half;
+	int		 ret;
+
+	/* ELF64 */
+	es = elf_good();
+	img = elf_make(&es, &len);
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, gz_fd(img, len, NULL, 0), -1, "console=ttyS0");
+	check(ret == 0 && lf.lf_kind == LOADFILE_ELF && lf.lf_gzip &&
+	    seg_ok(&mem, &es, 0) && seg_ok(&mem, &es, 1) &&
+	    r->gpr[VMM_RIP] == es.entry && lf.lf_kbuf == NULL,
+	    "gzip'd ELF64 loads (%d, \"%s\")", ret, lf.lf_err);
+	mem_free(&mem);
+
+	/* members one after another are one image, as gzip(1) makes */
+	half = len / 2;
+	gz = gz_make(img, half, &gzlen);
+	gz2 = gz_make(img + half, len - half, &gz2len);
+	if ((all = malloc(gzlen + gz2len)) == NULL)
+		exit(1);
+	memcpy(all, gz, gzlen);
+	memcpy(all + gzlen, gz2, gz2len);
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, file_fd(all, gzlen + gz2len), -1, NULL);
+	check(ret == 0 && seg_ok(&mem, &es, 0) && seg_ok(&mem, &es, 1),
+	    "gzip'd ELF64 in two members loads (%d, \"%s\")", ret,
+	    lf.lf_err);
+	mem_free(&mem);
+	free(gz2);
+	free(all);
+
+	/* trailing garbage after the last member is ignored, as gzread() */
+	arc4random_buf(junk, sizeof(junk));
+	junk[0] = 0;
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, gz_fd(img, len, junk, sizeof(junk)), -1, NULL);
+	check(ret == 0 && seg_ok(&mem, &es, 0) && seg_ok(&mem, &es, 1),
+	    "gzip'd ELF64 with trailing garbage loads (%d, \"%s\")", ret,
+	    lf.lf_err);
+	mem_free(&mem);
+	free(gz);
+
+	/* what the loaders say of a bad image, from its gunzip */
+	bad("gzip'd truncated ELF", gz_fd(img, 20, NULL, 0), -1, TEST_MEM,
+	    ENOEXEC, "truncated ELF header");
+	free(img);
+
+	/* ELF32 */
+	es = elf_good();
+	img = elf32_make(&es, 1, &len);
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, gz_fd(img, len, NULL, 0), -1, NULL);
+	check(ret == 0 && lf.lf_kind == LOADFILE_ELF && lf.lf_gzip &&
+	    seg_ok(&mem, &es, 0) && seg_ok(&mem, &es, 1) && r->efer == 0 &&
+	    lf.lf_kend == KBASE + 0x6000 + 220,
+	    "gzip'd ELF32 with symbols loads (%d, \"%s\")", ret, lf.lf_err);
+	mem_free(&mem);
+	free(img);
+
+	/* bzImage */
+	bs = bz_good();
+	img = bz_make(&bs, &len);
+	mem_make(&mem, TEST_MEM);
+	ret = run(&lf, &mem, gz_fd(img, len, NULL, 0), -1, "console=ttyS0");
+	check(ret == 0 && lf.lf_kind == LOADFILE_BZIMAGE && lf.lf_gzip &&
+	    bz_payload_ok(&mem, &bs, bs.pref) &&
+	    r->gpr[VMM_RIP] == bs.pref + 0x200,
+	    "gzip'd bzImage loads (%d, \"%s\")", ret, lf.lf_err);
+	mem_free(&mem);
+
+	/* broken streams */
+	gz = gz_make(img, len, &gzlen);
+	gz[gzlen - 8] ^= 0xff;		/* the CRC */
+	bad("gzip stream with a bad CRC", file_fd(gz, gzlen), -1, TEST_MEM,
+	    ENOEXEC, "kernel: corrupt gzip stream: incorrect data check");
+	gz[gzlen - 8] ^= 0xff;
+	gz[2] = 7;			/* not deflate */
+	bad("gzip stream of an unknown method", file_fd(gz, gzlen), -1,
+	    TEST_MEM, ENOEXEC, "kernel: corrupt gzip stream: ");
+	gz[2] = 8;
+	gz[10] ^= 0x06;			/* the first block's type: 3 */
+	bad("gzip stream with a bad block", file_fd(gz, gzlen), -1, TEST_MEM,
+	    ENOEXEC, "kernel: corrupt gzip stream: ");
+	gz[10] ^= 0x06;
+	bad("truncated gzip stream", file_fd(gz, gzlen / 2), -1, TEST_MEM,
+	    ENOEXEC, "kernel: truncated gzip stream");
+	bad("gzip stream without its trailer", file_fd(gz, gzlen - 4), -1,
+	    TEST_MEM, ENOEXEC, "kernel: truncated gzip stream");
+	bad("gzip header alone", file_fd(gz, 10), -1, TEST_MEM, ENOEXEC,
+	    "kernel: truncated gzip stream");
+	bad("gzip magic alone", file_fd(gz, 2), -1, TEST_MEM, ENOEXEC,
+	    "kernel: truncated gzip stream");
+	free(gz);
+	free(img);
+	bad("gzip stream of nothing", gz_fd("", 0, NULL, 0), -1, TEST_MEM,
+	    ENOEXEC, "holds no data");
+
+	/* a bomb: 100 MiB of zeroes for a 64 MiB guest; the size is never read */
+	if ((img = calloc(1, MB(100))) == NULL)
+		exit(1);
+	bad("gzip bomb past guest memory", gz_fd(img, MB(100), NULL, 0), -1,
+	    TEST_MEM, EFBIG, "kernel: gzip stream decompresses to more than "
+	    "63M, the most this VM takes");
+	/* the trailer's length says 1 KiB: still refused */
+	gz = gz_make(img, MB(100), &gzlen);
+	memset(gz + gzlen - 4, 0, 4);
+	gz[gzlen - 3] = 4;
+	bad("gzip bomb with a lying trailer", file_fd(gz, gzlen), -1,
+	    TEST_MEM, EFBIG, "decompresses to more than");
+	free(gz);
+	free(img);
 }
 
 /*
@@ -775,7 +1170,9 @@ main(void)
 	test_memory_map();
 	test_elf_bad();
 	test_elf_good();
+	test_elf32();
 	test_bzimage();
+	test_gzip();
 	test_bios();
 	while (ntmp-- > 0) {
 		char path[128];
