@@ -182,9 +182,8 @@ static void
 vionet_release(struct virtio_dev *d)
 {
 	struct vionet	*sc = d->softc;
-	uint64_t	 one = 1;
 
-	(void)write(sc->injectfd, &one, sizeof(one));
+	virtio_evfd_signal(sc->injectfd);
 }
 
 static const struct virtio_ops vionet_ops = {
@@ -202,7 +201,6 @@ static const struct virtio_ops vionet_ops = {
 static void
 vionet_inject(struct vionet *sc, const uint8_t *frame, size_t len)
 {
-	uint64_t	one = 1;
 	uint8_t		*p;
 
 	pthread_mutex_lock(&sc->imtx);
@@ -213,7 +211,7 @@ vionet_inject(struct vionet *sc, const uint8_t *frame, size_t len)
 		sc->injlen[sc->ninject++] = HDR_LEN + len;
 	}
 	pthread_mutex_unlock(&sc->imtx);
-	(void)write(sc->injectfd, &one, sizeof(one));
+	virtio_evfd_signal(sc->injectfd);
 }
 
 /*
@@ -603,7 +601,6 @@ vionet_thread(void *arg)
 	struct virtio_vq	*rxq = &sc->dev.vq[VIONET_RXQ];
 	struct virtio_vq	*txq = &sc->dev.vq[VIONET_TXQ];
 	struct pollfd		 pfd[3];
-	uint64_t		 v;
 	int			 rx = RX_MORE, timeout, n;
 
 	for (;;) {
@@ -641,7 +638,7 @@ vionet_thread(void *arg)
 		if (pfd[1].revents & POLLIN)
 			vq_kick_ack(txq);
 		if (pfd[2].revents & POLLIN) {
-			(void)read(sc->injectfd, &v, sizeof(v));
+			virtio_evfd_drain(sc->injectfd);
 			rx = RX_MORE;
 		}
 	}

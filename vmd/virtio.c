@@ -759,13 +759,34 @@ virtio_dev_init(struct vm *vm, struct virtio_dev *d,
 	return (0);
 }
 
+/*
+ * Signal an eventfd, and take its count.  Neither can fail but with
+ * EAGAIN (the count already at its limit, or nothing to take), which
+ * leaves the descriptor as it should be: there is nothing to report.
+ */
+void
+virtio_evfd_signal(int fd)
+{
+	uint64_t	one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		return;
+}
+
+void
+virtio_evfd_drain(int fd)
+{
+	uint64_t	n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+}
+
 /* the kick eventfd was readable: take its count */
 void
 vq_kick_ack(struct virtio_vq *vq)
 {
-	uint64_t	n;
-
-	(void)read(vq->kickfd, &n, sizeof(n));
+	virtio_evfd_drain(vq->kickfd);
 }
 
 /* A device thread sleeps until the guest kicks the queue. */

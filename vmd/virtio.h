@@ -259,6 +259,8 @@ int		 vq_pop(struct virtio_vq *, struct virtio_req *);
 void		 vq_push(struct virtio_vq *, const struct virtio_req *,
 		    uint32_t);
 void		 vq_kick_ack(struct virtio_vq *);
+void		 virtio_evfd_signal(int);
+void		 virtio_evfd_drain(int);
 void		 vq_wait_kick(struct virtio_vq *);
 int		 vq_notify_enable(struct virtio_vq *);
 int		 vq_has_avail(struct virtio_vq *);
