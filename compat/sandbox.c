@@ -215,42 +215,51 @@ sb_noexec(scmp_filter_ctx ctx)
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)));
 }
 
-/* threads only: no fork, no new namespaces; clone3 falls back to clone */
+/* the namespaces a clone(2) may make */
+#define SB_NS	(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+	CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
+
+/* clone(2) whose flags, under mask, are want */
+static int
+sb_clone(scmp_filter_ctx ctx, scmp_datum_t mask, scmp_datum_t want)
+{
+	return (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, mask, want)));
+}
+
+/* clone3(2) hides its flags from seccomp: glibc falls back to clone */
+static int
+sb_noclone3(scmp_filter_ctx ctx)
+{
+	return (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+	    0));
+}
+
+/* threads only: no fork, no new namespaces */
 static int
 sb_threads(scmp_filter_ctx ctx)
 {
 	int	rc;
 
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_NEWNS |
-	    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-	    CLONE_NEWUTS | CLONE_NEWCGROUP, CLONE_THREAD))) < 0)
+	if ((rc = sb_clone(ctx, CLONE_THREAD | SB_NS, CLONE_THREAD)) < 0)
 		return (rc);
-	return (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
-	    0));
+	return (sb_noclone3(ctx));
 }
 
 /*
- * forks (vmm starting a VM process), with no new namespaces or with the
- * VM process's own set (sandbox_fork_vm)
+ * threads, and forks (vmm starting a VM process) with no new namespaces
+ * or with the VM process's own set (sandbox_fork_vm)
  */
 static int
 sb_fork(scmp_filter_ctx ctx)
 {
 	int	rc;
 
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS | CLONE_NEWUSER |
-	    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-	    CLONE_NEWCGROUP, 0))) < 0)
+	if ((rc = sb_clone(ctx, CLONE_THREAD | SB_NS, CLONE_THREAD)) < 0 ||
+	    (rc = sb_clone(ctx, CLONE_THREAD | SB_NS, 0)) < 0 ||
+	    (rc = sb_clone(ctx, CLONE_THREAD | SB_NS, SANDBOX_VM_NS)) < 0)
 		return (rc);
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS | CLONE_NEWUSER |
-	    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-	    CLONE_NEWCGROUP, SANDBOX_VM_NS))) < 0)
-		return (rc);
-	return (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
-	    0));
+	return (sb_noclone3(ctx));
 }
 
 /* signals and resource limits: this process only */
@@ -331,11 +340,6 @@ sb_seccomp(enum sandbox_role role)
 		 */
 		if ((rc = sb_allow(ctx, vmm_calls, nitems(vmm_calls))) < 0 ||
 		    (rc = sb_fork(ctx)) < 0 ||
-		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
-		    CLONE_THREAD | CLONE_NEWNS | CLONE_NEWUSER |
-		    CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-		    CLONE_NEWUTS | CLONE_NEWCGROUP, CLONE_THREAD))) < 0 ||
 		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ,
 		    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY))) < 0 ||
