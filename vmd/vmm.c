@@ -414,7 +414,7 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 	}
 	nsok = vmm.nsok;
 	pid = sandbox_fork_vm(&vmm.nsok);
-	if (nsok && !vmm.nsok)
+	if (pid != 0 && nsok && !vmm.nsok)	/* once, and not in the child */
 		log_warnx("VM processes share vmm's pid and network namespaces:"
 		    " this kernel does not let vmm make user namespaces");
 	switch (pid) {
