@@ -18,7 +18,9 @@
  * vm.conf(5): macros, global settings, switches and VMs, with the
  * grammar, the messages and the line numbers of upstream's parse.y.
  * The result goes into a struct vmd_parsed; nothing is registered or
- * opened here, beyond a look at a disk's first bytes for its format.
+ * opened here, beyond a look at a disk's first bytes for its format and
+ * at /sys for what a switch's interface is.  A check only (vmd -n) says
+ * nothing of what it would register or skip, as upstream's says nothing.
  *
  * Every string the lexer hands to the grammar lives in a per-parse pool
  * that is freed when the parse ends, so strings that yacc drops during
@@ -139,6 +141,8 @@ static char		*pool_cat(const char *, const char *);
 static void		 pool_free(void);
 
 static int		 ifname_valid(const char *);
+static int		 tapname_valid(const char *);
+static int		 ifname_notbridge(const char *);
 static int		 group_valid(const char *);
 static int		 path_absolute(const char *, char *, size_t);
 static int		 prefix_parse(const char *, int, struct address *,
@@ -170,6 +174,7 @@ static struct vm_pending pvm;
 static struct vmd_switch *psw;		/* the switch block being read */
 static int		 psw_disable;
 static int		 inet6_prefix_set;
+static int		 noaction;	/* vmd -n: check only */
 %}
 
 %token	INCLUDE ERROR
@@ -265,8 +270,9 @@ main		: LOCAL INET6			{
 		}
 		| AGENTX agentxopts		{
 			/* no SNMP agent on Linux: accepted for old configs */
-			log_debug("%s:%d: agentx is not supported, ignored",
-			    curfile->name, yylval.lineno);
+			if (!noaction)
+				log_debug("%s:%d: agentx is not supported, "
+				    "ignored", curfile->name, yylval.lineno);
 		}
 		| STAGGERED START PARALLEL NUMBER DELAY NUMBER {
 			if ($4 < 1 || $4 > INT_MAX) {
@@ -336,7 +342,8 @@ switch_opts	: disable			{
 				yyerror("switch interface too long: %s", $2);
 				YYERROR;
 			}
-			if (!ifname_valid($2)) {
+			/* any bridge, or a name vmd makes one of */
+			if (!ifname_valid($2) || ifname_notbridge($2)) {
 				yyerror("invalid switch interface: %s", $2);
 				YYERROR;
 			}
@@ -484,8 +491,9 @@ vm_opts		: disable			{
 		| MEMORY STRING			{
 			uint64_t	 size;
 
+			/* upstream's words for this form */
 			if (pvm.vmc.vmc_flags & VMOP_CREATE_MEMORY) {
-				yyerror("memory specified more than once");
+				yyerror("argument specified more than once");
 				YYERROR;
 			}
 			if (vm_size_parse($2, 0, "memory",
@@ -1132,8 +1140,8 @@ parse_config(struct vmd_parsed *p, const char *filename, int flags)
 	struct sym	*sym, *next;
 	int		 errors;
 
-	(void)flags;
-
+	/* flags: nonzero for vmd -n */
+	noaction = flags != 0;
 	if ((curfile = pushfile(filename)) == NULL) {
 		/* no default configuration file is fine */
 		if (errno == ENOENT && strcmp(filename, VMD_CONF) == 0) {
@@ -1300,6 +1308,35 @@ ifname_valid(const char *name)
 			return (0);
 	}
 	return (1);
+}
+
+/* upstream's tap names: "tap" and a unit number */
+static int
+tapname_valid(const char *name)
+{
+	const char	*p, *errstr;
+
+	if (strncmp(name, "tap", 3) != 0 || name[3] == '\0')
+		return (0);
+	for (p = name + 3; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			return (0);
+	(void)strtonum(name + 3, 0, UINT_MAX, &errstr);
+	return (errstr == NULL);
+}
+
+/* Whether name is an interface of this host that is not a bridge. */
+static int
+ifname_notbridge(const char *name)
+{
+	char		 path[PATH_MAX];
+	struct stat	 st;
+
+	(void)snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+	if (stat(path, &st) == -1)
+		return (0);
+	(void)snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", name);
+	return (stat(path, &st) == -1);
 }
 
 /* an interface group: a short name that does not end in a digit */
@@ -1491,8 +1528,8 @@ disk_format(const char *path)
 }
 
 /*
- * A disk of the vm block.  Its path is resolved when it exists; one that
- * does not exist yet is kept, made absolute, for vmd to report at start.
+ * A disk of the vm block: it must exist, as upstream's parser has it,
+ * and is kept by its resolved path.
  */
 static int
 disk_add(const char *word, unsigned int type)
@@ -1508,19 +1545,15 @@ disk_add(const char *word, unsigned int type)
 		log_warnx("disk path too long");
 		return (-1);
 	}
-	if (realpath(word, path) != NULL) {
-		if (type == 0)
-			type = disk_format(path);
-	} else if (errno == ENAMETOOLONG) {
-		log_warnx("disk path too long");
-		return (-1);
-	} else if (errno != ENOENT && errno != ENOTDIR) {
-		log_warn("disk %s", word);
-		return (-1);
-	} else if (path_absolute(word, path, sizeof(path)) == -1) {
-		log_warnx("disk path too long");
+	if (realpath(word, path) == NULL) {
+		if (errno == ENAMETOOLONG)
+			log_warnx("disk path too long");
+		else
+			log_warn("disk %s", word);
 		return (-1);
 	}
+	if (type == 0)
+		type = disk_format(path);
 	if (type == 0)
 		type = VMDF_RAW;
 
@@ -1597,16 +1630,18 @@ switch_end(void)
 		return (-1);
 	}
 	if (psw_disable) {
-		log_debug("%s:%d: switch \"%s\" skipped (disabled)",
-		    curfile->name, yylval.lineno, psw->sw_name);
+		if (!noaction)
+			log_debug("%s:%d: switch \"%s\" skipped (disabled)",
+			    curfile->name, yylval.lineno, psw->sw_name);
 		switch_discard();
 		return (0);
 	}
 	TAILQ_FOREACH(sw, &parsed->switches, sw_entry) {
 		if (strcmp(sw->sw_name, psw->sw_name) == 0) {
-			log_warnx("%s:%d: switch \"%s\" skipped "
-			    "(already exists)", curfile->name,
-			    yylval.lineno, psw->sw_name);
+			if (!noaction)
+				log_warnx("%s:%d: switch \"%s\" skipped "
+				    "(already exists)", curfile->name,
+				    yylval.lineno, psw->sw_name);
 			switch_discard();
 			return (0);
 		}
@@ -1614,8 +1649,9 @@ switch_end(void)
 	}
 	psw->sw_id = id + 1;
 	TAILQ_INSERT_TAIL(&parsed->switches, psw, sw_entry);
-	log_debug("%s:%d: switch \"%s\" registered", curfile->name,
-	    yylval.lineno, psw->sw_name);
+	if (!noaction)
+		log_debug("%s:%d: switch \"%s\" registered", curfile->name,
+		    yylval.lineno, psw->sw_name);
 	psw = NULL;
 	return (0);
 }
@@ -1673,12 +1709,13 @@ vm_iface_add(int local, const char *ifname)
 		vmc->vmc_ifflags[i] |= VMIFF_LOCAL;
 	/* "tap" alone, as no name: any free tap */
 	if (ifname != NULL && strcmp(ifname, "tap") != 0) {
-		if (strlen(ifname) >= sizeof(vmc->vmc_ifnames[i])) {
-			yyerror("interface name too long: %s", ifname);
+		/* a tap and nothing else: vmd adopts no other interface */
+		if (!tapname_valid(ifname)) {
+			yyerror("invalid interface: %s", ifname);
 			return (-1);
 		}
-		if (!ifname_valid(ifname)) {
-			yyerror("invalid interface: %s", ifname);
+		if (strlen(ifname) >= sizeof(vmc->vmc_ifnames[i])) {
+			yyerror("interface name too long: %s", ifname);
 			return (-1);
 		}
 		(void)strlcpy(vmc->vmc_ifnames[i], ifname,
@@ -1710,8 +1747,9 @@ vm_end(void)
 	vmc->vmc_nnics = MAXIMUM(pvm.nifs, pvm.nifs_min);
 
 	if (vm_find(name) != NULL) {
-		log_warnx("%s:%d: vm \"%s\" skipped (already exists)",
-		    curfile->name, yylval.lineno, name);
+		if (!noaction)
+			log_warnx("%s:%d: vm \"%s\" skipped (already "
+			    "exists)", curfile->name, yylval.lineno, name);
 		return (0);
 	}
 	if (pvm.instance) {
@@ -1730,8 +1768,10 @@ vm_end(void)
 	vm->vm_tty = -1;
 	vm->vm_tty_slave = -1;
 	TAILQ_INSERT_TAIL(&parsed->vms, vm, vm_entry);
-	log_debug("%s:%d: vm \"%s\" registered (%s)", curfile->name,
-	    yylval.lineno, name, pvm.disable ? "disabled" : "enabled");
+	if (!noaction)
+		log_debug("%s:%d: vm \"%s\" registered (%s)", curfile->name,
+		    yylval.lineno, name, pvm.disable ? "disabled" :
+		    "enabled");
 	return (0);
 }
 

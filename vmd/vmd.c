@@ -231,7 +231,8 @@ main(int argc, char *argv[], char *envp[])
 
 	if (noaction) {
 		parsed_init(&parsed);
-		if (parse_config(&parsed, env->conffile, 0) == -1)
+		/* 1: a check, which says nothing but what is wrong */
+		if (parse_config(&parsed, env->conffile, 1) == -1)
 			exit(1);
 		parsed_clear(&parsed);
 		fprintf(stderr, "configuration OK\n");
