@@ -1007,6 +1007,7 @@ convert_imagefile(const char *input, int type, const char *path,
     size_t detaillen)
 {
 	struct disk	*src = NULL, *dst = NULL;
+	struct stat	 st;
 	struct iovec	 iov;
 	const char	*errstr = NULL, *ipath;
 	uint8_t		*buf = NULL;
@@ -1019,6 +1020,11 @@ convert_imagefile(const char *input, int type, const char *path,
 	*rounded = 0;
 	*format = type == VMDF_QCOW2 ? "qcow2" : "raw";
 	itype = parse_disktype(input, &ipath);
+	/* a missing input: upstream's one line, nothing before it */
+	if (stat(ipath, &st) == -1) {
+		errstr = "failed to open source image file";
+		goto done;
+	}
 	if ((src = disk_open_path(itype, ipath, 1, detail,
 	    detaillen)) == NULL) {
 		errstr = "failed to open source image file";

@@ -801,8 +801,8 @@ test_cli_create(void)
 	    "created\n") == 0, "qcow2: prefix");
 	(void)snprintf(q, sizeof(q), "%s/none.img", tmpdir);
 	(void)snprintf(q2, sizeof(q2), "%s/x3.img", tmpdir);
-	(void)snprintf(want, sizeof(want), "vmctl: %s: No such file or "
-	    "directory\nvmctl: failed to open source image file\n", q);
+	(void)snprintf(want, sizeof(want),
+	    "vmctl: failed to open source image file\n");
 	run_vmctl(&r, NULL, "create", "-i", q, q2, NULL);
 	check(r.status == 1 && strcmp(r.err, want) == 0 &&
 	    access(q2, F_OK) == -1, "create -i of a missing input");
