@@ -240,6 +240,7 @@ deb:
 	mkdir -p $(BUILD)
 	mv ../vmd_*_amd64.deb ../vmd_*_amd64.buildinfo ../vmd_*_amd64.changes \
 	    $(BUILD)/
+	mv ../vmd-dbgsym_*_amd64.*deb $(BUILD)/ 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)

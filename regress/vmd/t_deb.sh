@@ -39,6 +39,8 @@ check "postinst enables the unit" grep -q 'deb-systemd-helper' \
     "$T/ctl/postinst"
 check "and does not start it" sh -c "! grep -q 'deb-systemd-invoke.*start' \
     $T/ctl/postinst"
+check "prerm stops it on removal" grep -q 'deb-systemd-invoke stop vmd' \
+    "$T/ctl/prerm"
 
 # lintian, Debian's own check of packages (installed here if missing)
 if sh "$top/scripts/deps.sh" lintian >"$T/lintian.deps" 2>&1; then
