@@ -17,17 +17,14 @@
 
 /*
  * libFuzzer target: the boot image loaders (loadfile_elf.c for ELF64,
- * PVH and the BIOS path, loadfile_bzimage.c for Linux bzImages), from
+ * ELF32, PVH and the BIOS path, loadfile_bzimage.c for Linux bzImages,
+ * loadfile_gzip.c for any of them gzip-compressed), from
  * loadfile(), the one entry vm.c calls.  The first input byte picks the
  * guest's memory size and what comes with the kernel (command line,
  * initrd, ACPI tables, a MAC for -B net); the rest is the kernel file,
  * in a memfd as the parent would pass it.  Guest memory is plain
  * calloc'd slots, as in regress/unit/t_loadfile.c.  Nothing may read
  * or write outside guest memory or the file, crash, leak, or hang.
- *
- * ELF32 kernels are refused at the header and gzip-compressed kernels
- * are not recognised (they boot as BIOS images), so both are only that
- * refusal here.
  */
 
 #include <sys/types.h>
