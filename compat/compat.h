@@ -60,6 +60,8 @@ int	sandbox_capbset(uint64_t);
 int	sandbox_caps(uint64_t);
 int	sandbox_landlock_abi(void);
 int	sandbox_landlock(enum sandbox_role);
+void	sandbox_note(int);
+const char *sandbox_syscall_name(int, char *, size_t);
 /* the namespaces of a VM process of its own */
 #define SANDBOX_VM_NS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
 	CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS)

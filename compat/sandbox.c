@@ -22,7 +22,10 @@
  *
  * Every filter is applied to all threads of the process (TSYNC): the VM
  * process has device threads before it enters its sandbox.  A refused
- * system call kills the whole process with SIGSYS, which vmm logs.
+ * system call is not made: the thread gets SIGSYS (SECCOMP_RET_TRAP),
+ * whose handler writes the call's number to the process's note
+ * descriptor, if it has one (a VM process: a pipe that vmm reads when it
+ * reaps it, and logs), and the whole process dies of SIGSYS.
  */
 
 #include <sys/types.h>
@@ -40,12 +43,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -87,6 +93,7 @@ struct ll_path_beneath_attr {
 
 static const unsigned long	*sb_ioctls;
 static size_t			 sb_nioctls;
+static int			 sb_notefd = -1;
 
 /* every process in a sandbox: memory, time, signals to itself, events */
 static const int base_calls[] = {
@@ -307,7 +314,7 @@ sb_seccomp(enum sandbox_role role)
 	scmp_filter_ctx	 ctx;
 	int		 rc;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+	if ((ctx = seccomp_init(SCMP_ACT_TRAP)) == NULL)
 		return (-ENOMEM);
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
 	    (rc = sb_allow(ctx, base_calls, nitems(base_calls))) < 0)
@@ -590,6 +597,74 @@ sandbox_chroot(const char *dir)
 	return (syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0);
 }
 
+/*
+ * A refused system call: its number to the note descriptor, then death
+ * by SIGSYS.  Only async-signal-safe calls the sandbox allows.  The
+ * first process of a pid namespace ignores a signal it sends itself:
+ * it exits with the status of that death instead.
+ */
+static void
+sb_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction	 sa;
+	sigset_t		 set;
+	int			 nr = si->si_syscall;
+
+	(void)uc;
+	if (sb_notefd != -1)
+		while (write(sb_notefd, &nr, sizeof(nr)) == -1 &&
+		    errno == EINTR)
+			;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(sig, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void
+sb_trap(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sb_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
+}
+
+/*
+ * Where a refused system call's number goes (an int, one write(2))
+ * before the process dies of it; from now on, not only once sandboxed:
+ * a VM process runs under vmm's filter from its start.
+ */
+void
+sandbox_note(int fd)
+{
+	sb_notefd = fd;
+	sb_trap();
+}
+
+/* The name of system call nr, for the log. */
+const char *
+sandbox_syscall_name(int nr, char *buf, size_t len)
+{
+	char	*name;
+
+	if ((name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
+	    nr)) == NULL)
+		snprintf(buf, len, "%d", nr);
+	else {
+		snprintf(buf, len, "%s", name);
+		free(name);
+	}
+	return (buf);
+}
+
 int
 sandbox_drop(enum sandbox_role role)
 {
@@ -616,8 +691,17 @@ sandbox_drop(enum sandbox_role role)
 		errno = EINVAL;
 		return (-1);
 	}
+	/*
+	 * glibc's malloc reads /sys/devices/system/cpu/online when a
+	 * ninth thread wants an arena of its own: a VM process has that
+	 * many (vCPUs, each disk's threads).  One arena: fixed before the
+	 * filter, and the lightest (nothing hot allocates).
+	 */
+	if (mallopt(M_ARENA_MAX, 1) == 0)
+		return (-1);
 	if (sandbox_landlock(role) == -1)
 		return (-1);
+	sb_trap();
 	if ((rc = sb_seccomp(role)) < 0) {
 		errno = -rc;
 		return (-1);

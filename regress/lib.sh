@@ -29,6 +29,11 @@ cleanup() {
 		done
 		kill -9 "$VMD_PID" 2>/dev/null
 	fi
+	# a VM process its sandbox killed is a failure in any test
+	if grep -E 'signal 31|sandbox refused' "$T/vmd.log" 2>/dev/null |
+	    sed 's/^/# /' | grep .; then
+		nok "no VM process died of its sandbox"
+	fi
 	if [ "$FAILED" -ne 0 ] && [ -f "$T/vmd.log" ]; then
 		echo "# --- vmd log ---"
 		sed 's/^/# /' "$T/vmd.log" | tail -n 40

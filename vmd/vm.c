@@ -215,6 +215,7 @@ vcpu_thread(void *arg)
 	/* process signals are the event thread's; only kicks come here */
 	sigfillset(&set);
 	sigdelset(&set, vmm_kick_signal());
+	sigdelset(&set, SIGSYS);	/* its sandbox's: sandbox_note() */
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 
 	for (;;) {

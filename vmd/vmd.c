@@ -136,6 +136,7 @@ main(int argc, char *argv[], char *envp[])
 	char			 self[PATH_MAX];
 	const char		*title = NULL, *errstr;
 	int			 ch, noaction = 0, vmfd = -1, kvmfd = -1;
+	int			 notefd = -1;
 	ssize_t			 n;
 	struct vmd_vm		*vm;
 	struct vmd_switch	*sw;
@@ -152,7 +153,7 @@ main(int argc, char *argv[], char *envp[])
 	TAILQ_INIT(&env->switches);
 	TAILQ_INIT(&env->known);
 
-	while ((ch = getopt(argc, argv, "D:P:V:K:df:nvs:")) != -1) {
+	while ((ch = getopt(argc, argv, "D:P:V:K:N:df:nvs:")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (cmdline_symset(optarg) < 0)
@@ -171,6 +172,12 @@ main(int argc, char *argv[], char *envp[])
 			kvmfd = strtonum(optarg, 0, 1024, &errstr);
 			if (errstr != NULL)
 				errx(1, "invalid kvm fd %s: %s", optarg, errstr);
+			break;
+		case 'N':
+			notefd = strtonum(optarg, 0, 1024, &errstr);
+			if (errstr != NULL)
+				errx(1, "invalid note fd %s: %s", optarg,
+				    errstr);
 			break;
 		case 'd':
 			env->debug = 2;
@@ -209,6 +216,8 @@ main(int argc, char *argv[], char *envp[])
 	if (vmfd != -1) {
 		if (kvmfd == -1)
 			fatalx("vm process without a kvm descriptor");
+		if (notefd != -1)
+			sandbox_note(notefd);
 		vm_main(vmfd, kvmfd);
 	}
 

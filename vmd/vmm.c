@@ -76,6 +76,7 @@ struct vmm_vm {
 	int				 killing;
 	int				 failed;	/* start result */
 	int				 stop_killed;	/* by vmm_timer */
+	int				 note;	/* its sandbox's last word */
 };
 TAILQ_HEAD(vmm_vmlist, vmm_vm);
 
@@ -194,6 +195,8 @@ vmm_vm_free(struct vmm_vm *vm)
 		close(vm->kernel);
 	if (vm->initrd != -1)
 		close(vm->initrd);
+	if (vm->note != -1)
+		close(vm->note);
 	while (vm->nxfd > 0)
 		close(vm->xfd[--vm->nxfd].fd);
 	if (vm->recvprefix != NULL) {
@@ -257,6 +260,7 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 		vm->id = id;
 		vm->kernel = fd;
 		vm->initrd = -1;
+		vm->note = -1;
 		strlcpy(vm->name, vm->vmc->vmc_params.vcp_name,
 		    sizeof(vm->name));
 		TAILQ_INSERT_TAIL(&vmm.vms, vm, entry);
@@ -401,15 +405,22 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 static void
 vmm_vm_exec(struct vmm_vm *vm, int tty)
 {
-	char		*argv[10];
+	char		*argv[12];
 	extern char	**environ;
-	int		 sp[2], argc = 0, i, v, nsok;
+	int		 sp[2], np[2], argc = 0, i, v, nsok;
 	pid_t		 pid;
 
 	/* non-blocking, as every channel (proc.c) */
 	if (vmm.kvmfd == -1 || socketpair(AF_UNIX, SOCK_STREAM |
 	    SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) == -1) {
 		log_warn("%s: socketpair", __func__);
+		goto fail;
+	}
+	/* what its sandbox refused, if it dies of that (sandbox_note) */
+	if (pipe2(np, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("%s: pipe", __func__);
+		close(sp[0]);
+		close(sp[1]);
 		goto fail;
 	}
 	nsok = vmm.nsok;
@@ -422,14 +433,18 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		log_warn("%s: fork", __func__);
 		close(sp[0]);
 		close(sp[1]);
+		close(np[0]);
+		close(np[1]);
 		goto fail;
 	case 0:
-		/* move both out of the way, then into place */
+		/* move them out of the way, then into place */
 		if ((sp[1] = fcntl(sp[1], F_DUPFD, 10)) == -1 ||
 		    (vmm.kvmfd = fcntl(vmm.kvmfd, F_DUPFD, 10)) == -1 ||
-		    dup2(sp[1], 3) == -1 || dup2(vmm.kvmfd, 4) == -1)
+		    (np[1] = fcntl(np[1], F_DUPFD, 10)) == -1 ||
+		    dup2(sp[1], 3) == -1 || dup2(vmm.kvmfd, 4) == -1 ||
+		    dup2(np[1], 5) == -1 || fcntl(5, F_SETFL, 0) == -1)
 			_exit(VM_EXIT_ERROR);
-		for (i = 5; i < 1024; i++)
+		for (i = 6; i < 1024; i++)
 			if (i != vmm.selffd)
 				close(i);
 		argv[argc++] = "vmd";
@@ -437,6 +452,8 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		argv[argc++] = "3";
 		argv[argc++] = "-K";
 		argv[argc++] = "4";
+		argv[argc++] = "-N";
+		argv[argc++] = "5";
 		if (vmm.ps->ps_debug)
 			argv[argc++] = "-d";
 		for (v = 0; v < log_getverbose() && v < 3; v++)
@@ -448,6 +465,8 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		break;
 	}
 	close(sp[1]);
+	close(np[1]);
+	vm->note = np[0];
 	vm->pid = pid;
 	if (imsgev_init(&vm->iev, sp[0], vm->name, vmm_vm_dispatch,
 	    vmm_vm_closed, vm) == -1)
@@ -569,7 +588,8 @@ vmm_reap(pid_t pid, int status)
 {
 	struct vmm_vm	*vm;
 	struct imsg	 imsg;
-	int		 res;
+	char		 sc[32];
+	int		 res, nr;
 	ssize_t		 n;
 
 	TAILQ_FOREACH(vm, &vmm.vms, entry)
@@ -588,6 +608,12 @@ vmm_reap(pid_t pid, int status)
 			imsg_free(&imsg);
 		}
 	}
+
+	if (vm->note != -1 && read(vm->note, &nr, sizeof(nr)) ==
+	    (ssize_t)sizeof(nr))
+		log_warnx("%s: vm %u: its sandbox refused system call %s",
+		    vm->name, vm->id, sandbox_syscall_name(nr, sc,
+		    sizeof(sc)));
 
 	if (WIFEXITED(status))
 		res = WEXITSTATUS(status);

@@ -35,6 +35,11 @@ check() {
 vmctl() { /usr/sbin/vmctl -s "$SOCK" "$@"; }
 
 cleanup() {
+	# a VM process its sandbox killed is a failure wherever it happens
+	if grep -E 'signal 31|sandbox refused' "$T/vmd.log" 2>/dev/null |
+	    sed 's/^/# /' | grep .; then
+		nok "no VM process died of its sandbox"
+	fi
 	if [ "$FAILED" -ne 0 ] && vmctl status 2>/dev/null | grep -q ' running '; then
 		vmctl status | sed 's/^/# /'
 		kvm_trace
@@ -56,7 +61,7 @@ cleanup() {
 			echo "# --- $(basename "$f") ---"
 			tr -d '\r' <"$f" | sed 's/^/# /' | tail -n 400
 		done
-		dmesg | grep -i -E 'kvm|svm' | tail -n 10 | sed 's/^/# dmesg: /'
+		dmesg | grep -i -E 'kvm|svm|audit|seccomp' | tail -n 10 | sed 's/^/# dmesg: /'
 	fi
 	rm -rf "$T" "$SOCK"
 }

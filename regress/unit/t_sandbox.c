@@ -113,6 +113,23 @@ thread_noop(void *arg)
 	return (arg);
 }
 
+#define NMALLOC	16
+static pthread_barrier_t	 mbar;
+
+/* malloc in a thread while NMALLOC - 1 others have their own arenas */
+static void *
+thread_malloc(void *arg)
+{
+	void	*p;
+
+	(void)arg;
+	pthread_barrier_wait(&mbar);
+	p = malloc(64);
+	pthread_barrier_wait(&mbar);
+	free(p);
+	return (p == NULL ? arg : NULL);
+}
+
 /* One act, in the sandbox; its exit status is 0 on success. */
 static int
 act(const char *what)
@@ -130,6 +147,21 @@ act(const char *what)
 		if (pthread_create(&t, NULL, thread_noop, NULL) != 0)
 			return (1);
 		return (pthread_join(t, NULL) != 0);
+	}
+	if (strcmp(what, "threads-malloc") == 0) {
+		pthread_t	ts[NMALLOC];
+		int		i, bad = 0;
+
+		if (pthread_barrier_init(&mbar, NULL, NMALLOC) != 0)
+			return (97);
+		for (i = 0; i < NMALLOC; i++)
+			if (pthread_create(&ts[i], NULL, thread_malloc,
+			    &mbar) != 0)
+				return (1);
+		for (i = 0; i < NMALLOC; i++)
+			if (pthread_join(ts[i], &p) != 0 || p != NULL)
+				bad = 1;
+		return (bad);
 	}
 	if (strcmp(what, "fork") == 0) {
 		if ((pid = fork()) == -1)
@@ -299,6 +331,54 @@ landlock_case(enum sandbox_role role, const char *rname, const char *what,
 	    outname[want], outname[got]);
 }
 
+/*
+ * A refused call, named: its number reaches the note descriptor (vmm
+ * logs it) and the process dies of SIGSYS, or, as the first process of
+ * a pid namespace, which ignores its own signals, exits with 128 + it.
+ */
+static void
+note_case(int ownns)
+{
+	char	 name[32] = "none";
+	int	 np[2], nr = -1, status, died = 0;
+	pid_t	 pid, outer;
+
+	fflush(stdout);
+	if (pipe(np) == -1 || (outer = fork()) == -1) {
+		check(0, "note: pipe, fork");
+		return;
+	}
+	if (outer == 0) {
+		close(np[0]);
+		if (ownns && unshare(CLONE_NEWPID) == -1)
+			_exit(97);
+		if ((pid = fork()) == -1)
+			_exit(97);
+		if (pid == 0) {
+			if (ownns && getpid() != 1)
+				_exit(96);
+			sandbox_note(np[1]);
+			become(SANDBOX_VM);
+			_exit(act("open-read"));
+		}
+		if (waitpid(pid, &status, 0) != pid)
+			_exit(97);
+		if (WIFSIGNALED(status))
+			_exit(WTERMSIG(status) == SIGSYS ? 2 : 95);
+		_exit(WEXITSTATUS(status) == 128 + SIGSYS ? 3 : 94);
+	}
+	close(np[1]);
+	if (waitpid(outer, &status, 0) == outer && WIFEXITED(status))
+		died = WEXITSTATUS(status);
+	if (read(np[0], &nr, sizeof(nr)) == (ssize_t)sizeof(nr))
+		sandbox_syscall_name(nr, name, sizeof(name));
+	close(np[0]);
+	check(died == (ownns ? 3 : 2) && strcmp(name, "openat") == 0,
+	    "vm%s: a refused call is named (%s) and %s", ownns ?
+	    " as pid 1" : "", name, ownns ? "it exits 159" :
+	    "it dies of SIGSYS");
+}
+
 int
 main(void)
 {
@@ -311,6 +391,7 @@ main(void)
 		{ "mmap-rw",	 DONE,	  DONE,	   DONE,    DONE },
 		{ "tgkill-self", DONE,	  DONE,	   DONE,    DONE },
 		{ "thread",	 KILLED,  KILLED,  DONE,    DONE },
+		{ "threads-malloc", KILLED, KILLED, DONE,   DONE },
 		{ "fork",	 KILLED,  KILLED,  DONE,    KILLED },
 		{ "open-read",	 KILLED,  KILLED,  DONE,    KILLED },
 		{ "fexecve",	 KILLED,  KILLED,  DONE,    KILLED },
@@ -349,6 +430,7 @@ main(void)
 		enum outcome	 want;
 	} setup[] = {
 		{ "nothing", DONE }, { "thread", DONE }, { "kvm-check", DONE },
+		{ "threads-malloc", DONE },
 		{ "kvm-create", DONE }, { "unix-dgram", DONE },
 		{ "fork", KILLED }, { "open-read", KILLED },
 		{ "execve", KILLED }, { "fexecve", KILLED },
@@ -386,6 +468,9 @@ main(void)
 	for (i = 0; i < nitems(setup); i++)
 		expect(SANDBOX_VM_SETUP, "vm setup", setup[i].what,
 		    setup[i].want);
+
+	note_case(0);
+	note_case(1);
 
 	/* Landlock, where this kernel has it */
 	if (sandbox_landlock_abi() == 0) {
