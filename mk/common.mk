@@ -13,12 +13,11 @@ BSD_LIBS := $(shell $(PKG_CONFIG) --libs libbsd-overlay 2>/dev/null || echo -lbs
 EVENT_LIBS := $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null || echo -levent)
 SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 MNL_LIBS := $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null || echo -lmnl)
-CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
 
 CPPFLAGS += $(BSD_CFLAGS) -Icompat -Ivmd -Ivmm -I$(BUILD)/obj/vmd -D_GNU_SOURCE
 CFLAGS += $(CSTD) $(OPT) $(WARNINGS) -pthread
-LDLIBS += $(EVENT_LIBS) $(SECCOMP_LIBS) $(MNL_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) \
+LDLIBS += $(EVENT_LIBS) $(SECCOMP_LIBS) $(MNL_LIBS) $(ZLIB_LIBS) \
 	$(BSD_LIBS) -pthread
 
 # yacc output is not ours to keep warning-free

@@ -4,7 +4,7 @@
 # usage: scripts/deps.sh [extra packages...]
 
 set -e
-pkgs="gcc make libc6-dev pkg-config libevent-dev libssl-dev libseccomp-dev libmnl-dev
+pkgs="gcc make libc6-dev pkg-config libevent-dev libseccomp-dev libmnl-dev
 libbsd-dev zlib1g-dev byacc passwd util-linux seabios qemu-utils syslinux
 syslinux-common isolinux xorriso mtools dosfstools iproute2 busybox-static nftables $*"
 

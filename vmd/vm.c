@@ -1220,7 +1220,6 @@ vm_main(int fd, int kvmfd)
 	 */
 	signal(SIGTERM, vm_sigterm);
 	log_procinit("vm");
-	vms_init();
 	/* nothing of the file system from here on: it has descriptors */
 	switch (sandbox_chroot(VMD_EMPTYDIR)) {
 	case -1:

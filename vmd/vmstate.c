@@ -16,7 +16,8 @@
 
 /*
  * The send/receive stream (vmstate.h): buffered writing and reading,
- * every byte through SHA-256, sections checked against their limits.
+ * every byte through CRC-32 (zlib's), sections checked against their
+ * limits.
  */
 
 #include <sys/types.h>
@@ -28,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <zlib.h>
 
 #include "vmd.h"
 #include "vmstate.h"
@@ -37,7 +38,7 @@
 
 struct vms_writer {
 	int		 fd;
-	EVP_MD_CTX	*md;
+	uLong		 crc;
 	uint8_t		*buf;
 	size_t		 len;
 	uint64_t	 total;
@@ -46,7 +47,7 @@ struct vms_writer {
 
 struct vms_reader {
 	int		 fd;
-	EVP_MD_CTX	*md;
+	uLong		 crc;
 	const uint8_t	*prefix;
 	size_t		 prefixlen;
 	size_t		 prefixoff;
@@ -86,17 +87,14 @@ vms_tag_name(uint32_t tag)
 	return ("unknown");
 }
 
-/*
- * libcrypto loads its configuration and providers on first use, which
- * opens files: done before the VM process enters its sandbox.
- */
-void
-vms_init(void)
+/* The trailer: the CRC-32 of every byte before it, little-endian. */
+static void
+vms_crc_put(uLong crc, uint8_t *b)
 {
-	uint8_t		digest[EVP_MAX_MD_SIZE];
-	unsigned int	dlen;
-
-	(void)EVP_Digest("", 0, digest, &dlen, EVP_sha256(), NULL);
+	b[0] = crc & 0xff;
+	b[1] = (crc >> 8) & 0xff;
+	b[2] = (crc >> 16) & 0xff;
+	b[3] = (crc >> 24) & 0xff;
 }
 
 /*
@@ -111,9 +109,8 @@ vms_writer_new(int fd)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return (NULL);
 	w->fd = fd;
-	if ((w->buf = malloc(VMS_BUFSIZE)) == NULL ||
-	    (w->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+	w->crc = crc32_z(0L, Z_NULL, 0);
+	if ((w->buf = malloc(VMS_BUFSIZE)) == NULL) {
 		vms_writer_free(w);
 		errno = ENOMEM;
 		return (NULL);
@@ -148,10 +145,7 @@ vms_write(struct vms_writer *w, const void *p, size_t len)
 
 	if (w->err != 0)
 		return;
-	if (EVP_DigestUpdate(w->md, p, len) != 1) {
-		w->err = EIO;
-		return;
-	}
+	w->crc = crc32_z(w->crc, p, len);
 	w->total += len;
 	if (len >= VMS_BUFSIZE / 2) {
 		/* guest memory: written from where it is, not copied */
@@ -234,22 +228,14 @@ vms_put(struct vms_writer *w, uint32_t tag, uint32_t index, const void *p,
 int
 vms_writer_finish(struct vms_writer *w)
 {
-	uint8_t		digest[EVP_MAX_MD_SIZE];
-	unsigned int	dlen = 0;
-
 	if (vms_put(w, VMS_END, 0, NULL, 0) == -1)
 		return (-1);
-	if (EVP_DigestFinal_ex(w->md, digest, &dlen) != 1 ||
-	    dlen != VMS_DIGEST_LEN) {
-		errno = EIO;
-		return (-1);
-	}
-	/* the trailer is not hashed: write it past vms_write */
-	if (VMS_BUFSIZE - w->len < dlen)
+	/* the trailer is not summed: written past vms_write */
+	if (VMS_BUFSIZE - w->len < VMS_DIGEST_LEN)
 		vms_flush(w);
-	memcpy(w->buf + w->len, digest, dlen);
-	w->len += dlen;
-	w->total += dlen;
+	vms_crc_put(w->crc, w->buf + w->len);
+	w->len += VMS_DIGEST_LEN;
+	w->total += VMS_DIGEST_LEN;
 	vms_flush(w);
 	if (w->err != 0) {
 		errno = w->err;
@@ -269,8 +255,6 @@ vms_writer_free(struct vms_writer *w)
 {
 	if (w == NULL)
 		return;
-	if (w->md != NULL)
-		EVP_MD_CTX_free(w->md);
 	free(w->buf);
 	free(w);
 }
@@ -304,9 +288,8 @@ vms_reader_new(int fd, const void *prefix, size_t prefixlen)
 	r->fd = fd;
 	r->prefix = prefix;
 	r->prefixlen = prefixlen;
-	if ((r->buf = malloc(VMS_BUFSIZE)) == NULL ||
-	    (r->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1) {
+	r->crc = crc32_z(0L, Z_NULL, 0);
+	if ((r->buf = malloc(VMS_BUFSIZE)) == NULL) {
 		vms_reader_free(r);
 		errno = ENOMEM;
 		return (NULL);
@@ -382,8 +365,7 @@ vms_hashed(struct vms_reader *r, void *p, size_t len)
 		return (-1);
 	if (vms_raw(r, p, len) == -1)
 		return (-1);
-	if (EVP_DigestUpdate(r->md, p, len) != 1)
-		return (vms_fail(r, EIO, "SHA-256 failed"));
+	r->crc = crc32_z(r->crc, p, len);
 	return (0);
 }
 
@@ -456,21 +438,18 @@ vms_read(struct vms_reader *r, void *p, size_t len)
 int
 vms_reader_finish(struct vms_reader *r)
 {
-	uint8_t		digest[EVP_MAX_MD_SIZE], want[VMS_DIGEST_LEN];
-	unsigned int	dlen = 0;
+	uint8_t		digest[VMS_DIGEST_LEN], want[VMS_DIGEST_LEN];
 
 	if (r->code != 0)
 		return (-1);
 	if (r->last != VMS_END)
 		return (vms_fail(r, VMD_RECV_CORRUPT, "no end section"));
-	if (EVP_DigestFinal_ex(r->md, digest, &dlen) != 1 ||
-	    dlen != VMS_DIGEST_LEN)
-		return (vms_fail(r, EIO, "SHA-256 failed"));
+	vms_crc_put(r->crc, digest);
 	if (vms_raw(r, want, sizeof(want)) == -1)
 		return (-1);
 	if (memcmp(digest, want, sizeof(want)) != 0)
 		return (vms_fail(r, VMD_RECV_CORRUPT,
-		    "SHA-256 of the stream does not match its trailer"));
+		    "CRC-32 of the stream does not match its trailer"));
 	/* a stream is one VM: what came with it after the trailer is wrong */
 	if (r->off < r->len)
 		return (vms_fail(r, VMD_RECV_CORRUPT,
@@ -495,8 +474,6 @@ vms_reader_free(struct vms_reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->md != NULL)
-		EVP_MD_CTX_free(r->md);
 	free(r->buf);
 	free(r);
 }

@@ -25,7 +25,8 @@
  *			vCPU, index = vCPU id), VMM (irqchip, PIT, clock),
  *			the devices (each chip's own, saved and restored by
  *			its own file), MEM (runs of non-zero pages), END
- *	trailer		SHA-256 of every byte before it
+ *	trailer		CRC-32 of every byte before it (zlib's, 4 bytes,
+ *			little-endian)
  *
  * Nothing in a stream is trusted: every length is checked against the
  * limit of its section's kind before anything is allocated or read, and
@@ -39,8 +40,8 @@
 #include <stdint.h>
 
 #define VMS_MAGIC		"vmd-linux-vm\n\0\0"	/* 16 bytes */
-#define VMS_VERSION		1
-#define VMS_DIGEST_LEN		32			/* SHA-256 */
+#define VMS_VERSION		2	/* 1: a SHA-256 trailer */
+#define VMS_DIGEST_LEN		4			/* CRC-32 */
 
 struct vms_header {
 	char			magic[16];
@@ -87,7 +88,6 @@ enum vms_tag {
 struct vms_writer;
 struct vms_reader;
 
-void		 vms_init(void);
 
 /* writing: to fd, every byte hashed; errors stick and are returned last */
 struct vms_writer *vms_writer_new(int);

@@ -64,7 +64,6 @@ fuzz_setup(void)
 	memcpy(prefix + sizeof(h) + sizeof(s), &vmc, sizeof(vmc));
 	if ((buf = malloc(VMS_SECTION_MAX)) == NULL)
 		abort();
-	vms_init();
 }
 
 static void

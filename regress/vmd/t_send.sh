@@ -182,7 +182,7 @@ run_is "bad: one byte changed" 1 \
     "vmctl: the VM stream is corrupt (see vmd's log)" \
     vmctl receive x1 <"$T/bad1.vm"
 check "bad: the log says the checksum did not match" \
-    grep -q 'SHA-256 of the stream does not match' "$T/vmd.log"
+    grep -q 'CRC-32 of the stream does not match' "$T/vmd.log"
 head -c $((sz / 3)) "$T/e.vm" >"$T/bad2.vm"
 run_is "bad: truncated" 1 "vmctl: the VM stream is truncated (see vmd's log)" \
     vmctl receive x2 <"$T/bad2.vm"
@@ -191,7 +191,7 @@ run_is "bad: truncated in its parameters" 1 \
     "vmctl: receive: the VM stream is truncated" \
     vmctl receive x3 <"$T/bad3.vm"
 cp "$T/e.vm" "$T/bad4.vm"
-printf '\002' | dd of="$T/bad4.vm" bs=1 seek=16 conv=notrunc 2>/dev/null
+printf '\377' | dd of="$T/bad4.vm" bs=1 seek=16 conv=notrunc 2>/dev/null
 run_is "bad: another format version" 1 \
     "vmctl: not a VM stream of this vmd, or of another version (see vmd's log)" \
     vmctl receive x4 <"$T/bad4.vm"
