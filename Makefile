@@ -13,6 +13,7 @@
 #   make bench-disk   virtio-blk against QEMU's, in the nested test host
 #   make bench-net    virtio-net against QEMU's, in the nested test host
 #   make bench-life   send/receive and SMP against QEMU's, in the nested host
+#   make bench-scale  100 VMs in one vmd: start rate, status, memory
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (not in test);
 #                   make fuzz-NAME one of them (dhcp, vionet, vioblk, qcow2,
 #                   vmstate, parse, control, loadfile, vioscsi, fwcfg,
@@ -48,7 +49,7 @@ LIBVMD := $(BUILD)/libvmd.a
 LIBVMCTL := $(BUILD)/libvmctl.a
 
 .PHONY: all guest unit test test-unit test-linux test-full demo install deb \
-	uninstall clean bench bench-linux bench-disk bench-net bench-life deps \
+	uninstall clean bench bench-linux bench-disk bench-net bench-life bench-scale deps \
 	fuzz fuzz-build
 .DELETE_ON_ERROR:
 
@@ -129,6 +130,9 @@ bench-net: all
 
 bench-life: all
 	BUILD=$(abspath $(BUILD)) sh bench/life
+
+bench-scale: all guest
+	BUILD=$(abspath $(BUILD)) sh bench/scale
 
 # libFuzzer targets, not part of make test: every regress/fuzz/fuzz_*.c
 # links the vmd library built again with clang and the sanitizers into

@@ -83,8 +83,13 @@ isvrf() {
 	_f=$(cat "/sys/class/net/$1/flags" 2>/dev/null) || return 1
 	[ ! -d "/sys/class/net/$1/bridge" ] && [ $((_f & 1024)) -ne 0 ]
 }
-if [ -d /sys/class/net/br1/bridge ] && [ "$(master br1)" = rdomain10 ] &&
-    isvrf rdomain10; then
+# (vmd sets its switches up after it listens: br0 first, then br1 and
+# its VRF)
+inten() {
+	[ -d /sys/class/net/br1/bridge ] && [ "$(master br1)" = rdomain10 ] &&
+	    isvrf rdomain10
+}
+if until_ok 5 inten; then
 	ok "netsw: rdomain 10: br1 is in the VRF rdomain10"
 else
 	nok "netsw: rdomain 10: br1 is in the VRF rdomain10 (master" \
