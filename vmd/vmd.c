@@ -111,7 +111,7 @@ static void	 vm_stopped(struct vmd_vm *);
 static void	 vm_remove(struct vmd_vm *);
 static int	 vm_opentty(struct vmd_vm *);
 static void	 vm_closetty(struct vmd_vm *);
-static size_t	 vm_used_size(pid_t);
+static size_t	 vm_used_size(struct vmd_vm *);
 static void	 vm_info_send(uint32_t);
 static void	 handle_start(struct imsg *);
 static void	 handle_start1(struct imsg *);
@@ -1652,22 +1652,67 @@ handle_pause(struct imsg *imsg, int pause)
  * the one mapping it advises for huge pages and keeps out of core dumps
  * (VmFlags "hg" and "dd"; x86_create_memory).  Each mapping's VmFlags
  * line follows its Rss line.
+ *
+ * The kernel writes some 25 lines of smaps for each of the process's
+ * mappings, nearly all the time of a status of many VMs.  So smaps is
+ * read at most every VM_USED_AGE seconds for a VM; in between, the
+ * figure follows the process's anonymous memory (statm: resident less
+ * file-backed, kept by the kernel as counters), which once the VM runs
+ * moves with its guest's memory and nothing else of size.
  */
+#define VM_USED_AGE	10
+
+/* The process's anonymous memory in bytes, 0 if unknown. */
 static size_t
-vm_used_size(pid_t pid)
+vm_anon_size(pid_t pid)
 {
-	char	 path[64], line[256];
-	FILE	*fp;
-	size_t	 total = 0, rss = 0;
+	char			 path[64], buf[128];
+	unsigned long long	 size, res, shared;
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (0);
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3 ||
+	    shared > res)
+		return (0);
+	return ((size_t)(res - shared) * (size_t)getpagesize());
+}
+
+static size_t
+vm_used_size(struct vmd_vm *vm)
+{
+	char		 path[64], line[256], *end;
+	FILE		*fp;
+	size_t		 total = 0, rss = 0, anon, max;
+	struct timespec	 now;
 	unsigned long long kb;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	anon = vm_anon_size(vm->vm_pid);
+	if (anon != 0 && vm->vm_used_pid == vm->vm_pid &&
+	    now.tv_sec - vm->vm_used_at.tv_sec < VM_USED_AGE) {
+		max = vm->vm_params.vmc_params.vcp_memory_size;
+		if (anon + vm->vm_used <= vm->vm_used_anon)
+			return (0);
+		total = vm->vm_used + anon - vm->vm_used_anon;
+		return (total < max ? total : max);
+	}
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)vm->vm_pid);
 	if ((fp = fopen(path, "re")) == NULL)
 		return (0);
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "Rss: %llu kB", &kb) == 1)
-			rss = (size_t)kb * 1024;
-		else if (strncmp(line, "VmFlags:", 8) == 0) {
+		if (strncmp(line, "Rss:", 4) == 0) {
+			kb = strtoull(line + 4, &end, 10);
+			rss = end != line + 4 ? (size_t)kb * 1024 : 0;
+		} else if (strncmp(line, "VmFlags:", 8) == 0) {
 			if (strstr(line, " hg") != NULL &&
 			    strstr(line, " dd") != NULL)
 				total += rss;
@@ -1675,6 +1720,12 @@ vm_used_size(pid_t pid)
 		}
 	}
 	fclose(fp);
+	if (anon != 0) {
+		vm->vm_used = total;
+		vm->vm_used_anon = anon;
+		vm->vm_used_pid = vm->vm_pid;
+		vm->vm_used_at = now;
+	}
 	return (total);
 }
 
@@ -1702,7 +1753,7 @@ vm_info_send(uint32_t peer)
 			if (vm->vm_pid != 0) {
 				vir.vir_info.vir_creator_pid = vm->vm_pid;
 				vir.vir_info.vir_used_size =
-				    vm_used_size(vm->vm_pid);
+				    vm_used_size(vm);
 				strlcpy(vir.vir_ttyname, vm->vm_ttyname,
 				    sizeof(vir.vir_ttyname));
 			}

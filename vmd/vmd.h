@@ -339,6 +339,11 @@ struct vmd_vm {
 	unsigned int		 vm_state;
 	int			 vm_from_config;
 	int			 vm_exitstatus;
+	/* CURMEM as last measured from smaps (vm_used_size) */
+	size_t			 vm_used;
+	size_t			 vm_used_anon;	/* the process's then */
+	pid_t			 vm_used_pid;
+	struct timespec		 vm_used_at;	/* CLOCK_MONOTONIC */
 	struct timespec		 vm_start_tv;
 	unsigned int		 vm_start_limit;
 	uint32_t		 vm_peerid;	/* client waiting for start */
