@@ -159,7 +159,7 @@ static const int vmm_calls[] = {
 	SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
 	SCMP_SYS(landlock_restrict_self), SCMP_SYS(capget),
 	SCMP_SYS(capset), SCMP_SYS(chroot), SCMP_SYS(chdir),
-	SCMP_SYS(tgkill),
+	SCMP_SYS(tgkill), SCMP_SYS(close_range),
 };
 
 /* what building the machine needs besides (SANDBOX_VM_SETUP) */

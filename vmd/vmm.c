@@ -96,6 +96,7 @@ static void	vmm_vm_dispatch(struct imsgev *, struct imsg *);
 static void	vmm_vm_closed(struct imsgev *);
 static void	vmm_sig(int, short, void *);
 static void	vmm_vm_exec(struct vmm_vm *, int);
+static int	vmm_closefrom(int);
 static void	vmm_vm_free(struct vmm_vm *);
 static void	vmm_timer(int, short, void *);
 static struct vmm_vm *vmm_getbyid(uint32_t);
@@ -402,6 +403,32 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
  * It has namespaces of its own (sandbox_fork_vm) where the kernel lets
  * an unprivileged process make them.
  */
+/*
+ * In a new VM process: close every descriptor from fd on but vmm's own
+ * binary (selffd, to exec).  close_range(2), one call where a loop
+ * made a thousand.
+ */
+static int
+vmm_closefrom(int fd)
+{
+	unsigned int	self = (unsigned int)vmm.selffd;
+	int		i;
+
+	if ((unsigned int)fd > self) {
+		if (close_range(fd, ~0U, 0) == 0)
+			return (0);
+	} else if ((self == (unsigned int)fd ||
+	    close_range(fd, self - 1, 0) == 0) &&
+	    close_range(self + 1, ~0U, 0) == 0)
+		return (0);
+	if (errno != ENOSYS)
+		return (-1);
+	for (i = fd; i < 1024; i++)
+		if (i != vmm.selffd)
+			close(i);
+	return (0);
+}
+
 static void
 vmm_vm_exec(struct vmm_vm *vm, int tty)
 {
@@ -444,9 +471,8 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		    dup2(sp[1], 3) == -1 || dup2(vmm.kvmfd, 4) == -1 ||
 		    dup2(np[1], 5) == -1 || fcntl(5, F_SETFL, 0) == -1)
 			_exit(VM_EXIT_ERROR);
-		for (i = 6; i < 1024; i++)
-			if (i != vmm.selffd)
-				close(i);
+		if (vmm_closefrom(6) == -1)
+			_exit(VM_EXIT_ERROR);
 		argv[argc++] = "vmd";
 		argv[argc++] = "-V";
 		argv[argc++] = "3";
