@@ -68,3 +68,17 @@ wait_gone() {
 	done
 	return 1
 }
+
+# until_ok SECONDS CMD ...: until CMD succeeds (vmd may finish setting
+# up an interface after vmctl start returns)
+until_ok() {
+	_wn=$(( $1 * POLL_HZ ))
+	shift
+	_wi=0
+	while [ $_wi -lt $_wn ]; do
+		"$@" && return 0
+		sleep "$_poll_s"
+		_wi=$((_wi + 1))
+	done
+	"$@"
+}

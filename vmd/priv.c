@@ -315,7 +315,12 @@ vm_priv_brconfig(struct privsep *ps, struct vmd_switch *sw)
 	sw->sw_running = 1;
 }
 
-/* A tap from /dev/net/tun: want ("" for the next free tapN), its name. */
+/*
+ * A new tap from /dev/net/tun: want ("" for the next free tapN), its
+ * name.  Never one that exists (IFF_TUN_EXCL, EBUSY): TUNSETIFF would
+ * attach to another program's persistent tap, or add a queue to its
+ * multiqueue tap while it runs, and vmd adopts no interface of others.
+ */
 static int
 tap_open(const char *want, char *name, const uint8_t *lladdr)
 {
@@ -327,13 +332,10 @@ tap_open(const char *want, char *name, const uint8_t *lladdr)
 	memset(&ifr, 0, sizeof(ifr));
 	strlcpy(ifr.ifr_name, want[0] != '\0' ? want : "tap%d",
 	    sizeof(ifr.ifr_name));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
-	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
-		/* a persistent tap made without multiqueue */
-		ifr.ifr_flags &= ~IFF_MULTI_QUEUE;
-		if (errno != EINVAL || ioctl(fd, TUNSETIFF, &ifr) == -1)
-			goto fail;
-	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE |
+	    IFF_TUN_EXCL;
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1)
+		goto fail;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrlen) == -1)
 		goto fail;
 	if (lladdr != NULL) {
@@ -418,9 +420,14 @@ vm_priv_taps(struct privsep *ps, struct vmd_vm *vm,
 		if ((fds[i] = tap_open(vmc->vmc_ifnames[i],
 		    vm->vm_ifs[i], (vmc->vmc_ifflags[i] & VMIFF_LOCAL) ?
 		    hostmac : NULL)) == -1) {
-			log_warn("vm \"%s\": interface %u: tap %s", name, i,
-			    vmc->vmc_ifnames[i][0] ? vmc->vmc_ifnames[i] :
-			    "(next free)");
+			if (errno == EBUSY && vmc->vmc_ifnames[i][0] != '\0')
+				log_warnx("vm \"%s\": interface %u: %s exists "
+				    "and is not one of vmd's taps", name, i,
+				    vmc->vmc_ifnames[i]);
+			else
+				log_warn("vm \"%s\": interface %u: tap %s",
+				    name, i, vmc->vmc_ifnames[i][0] ?
+				    vmc->vmc_ifnames[i] : "(next free)");
 			ret = VMD_TAP_FAILED;
 			goto fail;
 		}

@@ -245,20 +245,6 @@ tap_of() {
 	return 1
 }
 
-# until_ok SECONDS CMD ...: until CMD succeeds (vmd may finish setting
-# up an interface after vmctl start returns)
-until_ok() {
-	_wn=$(( $1 * POLL_HZ ))
-	shift
-	_wi=0
-	while [ $_wi -lt $_wn ]; do
-		"$@" && return 0
-		sleep "$_poll_s"
-		_wi=$((_wi + 1))
-	done
-	"$@"
-}
-
 # aliases: each interface of L1 as IF=ALIAS, for the failure messages
 aliases() {
 	for _d in /sys/class/net/*; do
