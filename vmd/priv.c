@@ -332,8 +332,9 @@ tap_open(const char *want, char *name, const uint8_t *lladdr)
 	memset(&ifr, 0, sizeof(ifr));
 	strlcpy(ifr.ifr_name, want[0] != '\0' ? want : "tap%d",
 	    sizeof(ifr.ifr_name));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE |
-	    IFF_TUN_EXCL;
+	/* (IFF_TUN_EXCL is the sign bit of the short ifr_flags) */
+	ifr.ifr_flags = (short)(uint16_t)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+	    IFF_MULTI_QUEUE | IFF_TUN_EXCL);
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1)
 		goto fail;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrlen) == -1)

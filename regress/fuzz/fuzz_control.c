@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 
 #include <dirent.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -285,6 +286,38 @@ client_close(int k)
 }
 
 /* everything an imsgbuf has read: dispatched, or dropped if fn NULL */
+/*
+ * Which channels have something to read, polled once a round: reading
+ * every one of them each round, most to EAGAIN, was most of the time of
+ * an execution.
+ */
+#define FUZZ_NPOLL	(2 * FUZZ_NCLIENTS + 6)
+static struct pollfd	 pfds[FUZZ_NPOLL];
+static int		 npfds;
+
+static void
+poll_add(int fd)
+{
+	if (fd != -1 && npfds < FUZZ_NPOLL) {
+		pfds[npfds].fd = fd;
+		pfds[npfds].events = POLLIN;
+		pfds[npfds].revents = 0;
+		npfds++;
+	}
+}
+
+/* fd was readable when polled (or not polled: then try) */
+static int
+can_read(int fd)
+{
+	int	i;
+
+	for (i = 0; i < npfds; i++)
+		if (pfds[i].fd == fd)
+			return (pfds[i].revents != 0);
+	return (1);
+}
+
 static int
 drain(struct imsgbuf *ib, void (*fn)(struct imsg *))
 {
@@ -292,7 +325,7 @@ drain(struct imsgbuf *ib, void (*fn)(struct imsg *))
 	ssize_t		n;
 	int		got = 0;
 
-	if (imsgbuf_read(ib) == -1 && errno != EAGAIN)
+	if (can_read(ib->fd) && imsgbuf_read(ib) == -1 && errno != EAGAIN)
 		return (0);
 	while ((n = imsg_get(ib, &imsg)) > 0) {
 		if (fn != NULL)
@@ -319,7 +352,8 @@ pump_iev(struct imsgev *iev)
 	    -1 && errno != EAGAIN)
 		abort();
 	/* held: its socket is not read (imsgev_add) */
-	if (!iev->noread && imsgbuf_read(&iev->ibuf) == -1 && errno != EAGAIN)
+	if (!iev->noread && can_read(iev->ibuf.fd) &&
+	    imsgbuf_read(&iev->ibuf) == -1 && errno != EAGAIN)
 		abort();
 	while (!iev->noread && !iev->closed) {
 		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
@@ -361,6 +395,21 @@ pump(void)
 
 	do {
 		moved = 0;
+		npfds = 0;
+		for (k = 0; k < FUZZ_NCLIENTS; k++) {
+			if (conns[k] == NULL)
+				continue;
+			poll_add(cli[k].fd);
+			poll_add(conns[k]->iev.ibuf.fd);
+		}
+		poll_add(cps.ps_parent.ibuf.fd);
+		poll_add(env->ps.ps_ievs[PROC_CONTROL].ibuf.fd);
+		poll_add(env->ps.ps_ievs[PROC_VMM].ibuf.fd);
+		poll_add(env->ps.ps_ievs[PROC_PRIV].ibuf.fd);
+		poll_add(vmmbuf.fd);
+		poll_add(privbuf.fd);
+		if (poll(pfds, npfds, 0) == -1)
+			abort();
 		for (k = 0; k < FUZZ_NCLIENTS; k++) {
 			if (conns[k] == NULL)
 				continue;
