@@ -407,11 +407,6 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 }
 
 /*
- * fork and re-exec: the VM process finds its channel on 3 and KVM on 4.
- * It has namespaces of its own (sandbox_fork_vm) where the kernel lets
- * an unprivileged process make them.
- */
-/*
  * In a new VM process: close every descriptor from fd on but vmm's own
  * binary (selffd, to exec).  close_range(2), one call where a loop
  * made a thousand.
@@ -437,6 +432,12 @@ vmm_closefrom(int fd)
 	return (0);
 }
 
+/*
+ * fork and re-exec: the VM process finds its channel on 3, KVM on 4 and
+ * its sandbox's note pipe on 5 (sandbox_note).  It has namespaces of
+ * its own (sandbox_fork_vm) where the kernel lets an unprivileged
+ * process make them.
+ */
 static void
 vmm_vm_exec(struct vmm_vm *vm, int tty)
 {
@@ -473,7 +474,9 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		goto fail;
 	case 0:
 		/* move them out of the way, then into place */
-		if ((sp[1] = fcntl(sp[1], F_DUPFD, 10)) == -1 ||
+		if ((vmm.selffd = fcntl(vmm.selffd, F_DUPFD_CLOEXEC,
+		    10)) == -1 ||
+		    (sp[1] = fcntl(sp[1], F_DUPFD, 10)) == -1 ||
 		    (vmm.kvmfd = fcntl(vmm.kvmfd, F_DUPFD, 10)) == -1 ||
 		    (np[1] = fcntl(np[1], F_DUPFD, 10)) == -1 ||
 		    dup2(sp[1], 3) == -1 || dup2(vmm.kvmfd, 4) == -1 ||
