@@ -408,8 +408,12 @@ pump(void)
 		poll_add(env->ps.ps_ievs[PROC_PRIV].ibuf.fd);
 		poll_add(vmmbuf.fd);
 		poll_add(privbuf.fd);
-		if (poll(pfds, npfds, 0) == -1)
-			abort();
+		if (poll(pfds, npfds, 0) == -1) {
+			/* libFuzzer's own timer signal */
+			if (errno != EINTR)
+				abort();
+			npfds = 0;	/* then every channel is read */
+		}
 		for (k = 0; k < FUZZ_NCLIENTS; k++) {
 			if (conns[k] == NULL)
 				continue;
