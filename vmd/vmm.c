@@ -97,7 +97,6 @@ static void	vmm_vm_dispatch(struct imsgev *, struct imsg *);
 static void	vmm_vm_closed(struct imsgev *);
 static void	vmm_sig(int, short, void *);
 static void	vmm_vm_exec(struct vmm_vm *, int);
-static int	vmm_closefrom(int);
 static void	vmm_vm_free(struct vmm_vm *);
 static void	vmm_timer(int, short, void *);
 static struct vmm_vm *vmm_getbyid(uint32_t);
@@ -407,32 +406,6 @@ vmm_parent_dispatch(struct imsgev *iev, struct imsg *imsg)
 }
 
 /*
- * In a new VM process: close every descriptor from fd on but vmm's own
- * binary (selffd, to exec).  close_range(2), one call where a loop
- * made a thousand.
- */
-static int
-vmm_closefrom(int fd)
-{
-	unsigned int	self = (unsigned int)vmm.selffd;
-	int		i;
-
-	if ((unsigned int)fd > self) {
-		if (close_range(fd, ~0U, 0) == 0)
-			return (0);
-	} else if ((self == (unsigned int)fd ||
-	    close_range(fd, self - 1, 0) == 0) &&
-	    close_range(self + 1, ~0U, 0) == 0)
-		return (0);
-	if (errno != ENOSYS)
-		return (-1);
-	for (i = fd; i < 1024; i++)
-		if (i != vmm.selffd)
-			close(i);
-	return (0);
-}
-
-/*
  * fork and re-exec: the VM process finds its channel on 3, KVM on 4 and
  * its sandbox's note pipe on 5 (sandbox_note).  It has namespaces of
  * its own (sandbox_fork_vm) where the kernel lets an unprivileged
@@ -480,10 +453,11 @@ vmm_vm_exec(struct vmm_vm *vm, int tty)
 		    (vmm.kvmfd = fcntl(vmm.kvmfd, F_DUPFD, 10)) == -1 ||
 		    (np[1] = fcntl(np[1], F_DUPFD, 10)) == -1 ||
 		    dup2(sp[1], 3) == -1 || dup2(vmm.kvmfd, 4) == -1 ||
-		    dup2(np[1], 5) == -1 || fcntl(5, F_SETFL, 0) == -1)
+		    dup2(np[1], 5) == -1 || fcntl(5, F_SETFL, 0) == -1 ||
+		    dup3(vmm.selffd, 6, O_CLOEXEC) == -1)
 			_exit(VM_EXIT_ERROR);
-		if (vmm_closefrom(6) == -1)
-			_exit(VM_EXIT_ERROR);
+		vmm.selffd = 6;
+		closefrom(7);	/* close_range(2): one call */
 		argv[argc++] = "vmd";
 		argv[argc++] = "-V";
 		argv[argc++] = "3";
