@@ -122,6 +122,15 @@ vmd_start() {
 
 vmd_alive() { kill -0 "$VMD_PID" 2>/dev/null; }
 
+# the child of vmd's parent whose title is NAME
+child() {
+	for _p in $(ps -o pid= --ppid "$VMD_PID"); do
+		case "$(tr '\0' ' ' <"/proc/$_p/cmdline")" in
+		*"$1"*) echo "$_p"; return;;
+		esac
+	done
+}
+
 # run_guest NAME MARKER SECONDS VMCTL-START-ARGS...: boot the test guest,
 # wait for MARKER on its console; the console is in $T/con.NAME
 run_guest() {

@@ -1590,15 +1590,20 @@ handle_terminate(struct imsg *imsg, int wait_only)
 		reply_result(IMSG_VMDOP_TERMINATE_VM_RESPONSE, peer, EINVAL, 0);
 		return;
 	}
+	/*
+	 * A VM still starting (running, its process not yet announced by
+	 * vmm) can be stopped and waited for: vmm has its process by the
+	 * time the request reaches it, the requests being in order.
+	 */
 	if ((vm = vm_byvid(&vid)) == NULL)
 		res = ENOENT;
+	else if (vm_checkperm(vm, vid.vid_uid) != 0)
+		res = EPERM;
 	else if (!wait_only && (vm->vm_state & VM_STATE_SHUTDOWN) &&
 	    !(vid.vid_flags & VMOP_FORCE))
 		res = EALREADY;
-	else if (vm->vm_pid == 0)
+	else if (vm->vm_pid == 0 && !(vm->vm_state & VM_STATE_RUNNING))
 		res = EINVAL;
-	else if (vm_checkperm(vm, vid.vid_uid) != 0)
-		res = EPERM;
 	else
 		res = 0;
 	if (res != 0 || wait_only) {
@@ -1985,8 +1990,12 @@ parent_dispatch_vmm(struct imsg *imsg)
 		} else {
 			log_warnx("%s: vm %u failed to start",
 			    vm->vm_params.vmc_params.vcp_name, vm->vm_vmid);
-			vm->vm_state &= ~VM_STATE_RUNNING;
+			vm->vm_state &= ~(VM_STATE_RUNNING | VM_STATE_SHUTDOWN);
 			vm_stopped(vm);
+			/* a stop or wait while it started: it is over */
+			proc_compose(&env->ps, PROC_CONTROL,
+			    IMSG_VMDOP_TERMINATE_VM_EVENT, 0, -1, &vmr,
+			    sizeof(vmr));
 		}
 		if (vm->vm_peerid != 0)
 			proc_compose(&env->ps, PROC_CONTROL, type,

@@ -12,15 +12,6 @@ VMDUID=$(id -u _vmd)
 # field NAME PID: a field of /proc/PID/status
 field() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status"; }
 
-# the child of vmd's parent whose title is NAME
-child() {
-	for _p in $(ps -o pid= --ppid "$VMD_PID"); do
-		case "$(tr '\0' ' ' <"/proc/$_p/cmdline")" in
-		*"$1"*) echo "$_p"; return;;
-		esac
-	done
-}
-
 CONTROL=$(child control)
 VMM=$(child vmm)
 PRIV=$(child priv)

@@ -35,14 +35,6 @@ tree() {
 	echo "$_t"
 }
 
-child() {
-	for _p in $(ps -o pid= --ppid "$VMD_PID"); do
-		case "$(tr '\0' ' ' <"/proc/$_p/cmdline")" in
-		*"$1"*) echo "$_p"; return;;
-		esac
-	done
-}
-
 # all_gone PIDS...: none of them lives (a zombie whose threads have all
 # ended counts as gone: its descriptors, and the disks' locks, are)
 all_gone() {

@@ -87,5 +87,26 @@ else
 	nok "without waiting for the timeout ($((t1 - t0)) s)"
 fi
 
+# a stop while the VM is still starting (vmm held, so the parent has
+# not heard of its process yet) reaches the VM once it runs
+vmm=$(child vmm)
+kill -STOP "$vmm"
+vmctl start -m 16M -b "$GUEST_ELF" -k "console=ttyS0 run=hello" s8 \
+    >"$T/start8.out" 2>&1 &
+spid=$!
+wait_state s8 running 5
+vmctl stop -w s8 >"$T/stop8.out" 2>&1 &
+tpid=$!
+sleep 0.3
+kill -CONT "$vmm"
+wait $spid
+like "a VM stopped while it starts: started" \
+    '^vmctl: started vm 8 successfully, tty /dev/pts/[0-9]*$' \
+    "$(cat "$T/start8.out")"
+wait $tpid
+is "and its stop waited for its end" 0 "$?"
+is "which it says" "stopping vm s8: terminated vm 8" "$(cat "$T/stop8.out")"
+check "gone" wait_gone s8 3
+
 run_is "stop of an unknown VM" 1 "stopping vm nosuch: vm not found" vmctl stop nosuch
 check "vmd still runs" vmd_alive
