@@ -1046,10 +1046,13 @@ rc_clear_range(struct qcow2_disk *qd, uint64_t first, uint64_t n)
 /*
  * n new clusters at the end of the file for the caller to fill and link:
  * room reserved, refcounts raised.  On failure nothing has changed.
- * Under alloc.
+ * Where the file system has no fallocate, only the first nmeta (tables
+ * the next flush writes) get their room now: reserving the others would
+ * write each twice, and the caller writes them whole (qc_alloc_write),
+ * which takes their room before anything points at them.  Under alloc.
  */
 static int
-qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t *first)
+qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t nmeta, uint64_t *first)
 {
 	struct qimg	*im = &qd->img[0];
 	uint64_t	 cs = im->cs, start = qd->end;
@@ -1066,7 +1069,7 @@ qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t *first)
 			return (r);
 		qd->tables_ready = 1;
 	}
-	if ((r = qc_reserve(qd, start, n * cs)) != 0)
+	if ((r = qc_reserve(qd, start, (qd->nofalloc ? nmeta : n) * cs)) != 0)
 		return (r);
 	qd->end = start + n * cs;
 	if ((r = rc_set_range(qd, start / cs, n, 1)) != 0) {
@@ -1219,6 +1222,7 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 	struct iovec	 biov;
 	uint64_t	 cs = im->cs, per = cs / 8, *target = NULL, *tbl;
 	uint64_t	 cl, l1i, e, o, phys, first, next, nnew = 0, newl2 = 0;
+	uint64_t	 nmeta = 0;
 	uint64_t	 a, b, c;
 	size_t		 done, n, k, nc, i;
 	ssize_t		 ret;
@@ -1266,12 +1270,12 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 
 	/* new clusters at the end: the L2 table first when missing */
 	if ((im->l1[l1i] & QC_OFFMASK) == 0)
-		nnew++;
+		nnew = nmeta = 1;
 	for (k = 0; k < nc; k++)
 		if (target[k] == 0)
 			nnew++;
 	first = qd->end;
-	if (nnew > 0 && (r = qc_take(qd, nnew, &first)) != 0) {
+	if (nnew > 0 && (r = qc_take(qd, nnew, nmeta, &first)) != 0) {
 		ret = r;
 		goto out;
 	}
@@ -1318,7 +1322,7 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 					memset(qd->buf + (im->size - c), 0,
 					    cs - (im->size - c));
 			}
-			if (r == 0 && target[k] >= first &&
+			if (r == 0 && target[k] >= first && !qd->nofalloc &&
 			    buf_is_zero(qd->buf, cs)) {
 				/* a new cluster, reserved, reads as zeroes */
 				r = disk_pwritev_part(im->fd, iov, iovcnt,
