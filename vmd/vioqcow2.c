@@ -1044,12 +1044,11 @@ rc_clear_range(struct qcow2_disk *qd, uint64_t first, uint64_t n)
 }
 
 /*
- * n new clusters at the end of the file for the caller to fill and link:
- * room reserved, refcounts raised.  On failure nothing has changed.
- * Where the file system has no fallocate, only the first nmeta (tables
- * the next flush writes) get their room now: reserving the others would
- * write each twice, and the caller writes them whole (qc_alloc_write),
- * which takes their room before anything points at them.  Under alloc.
+ * n new clusters at the end of the file for the caller to fill and link,
+ * refcounts raised.  The first nmeta (tables the next flush writes) get
+ * their room now; the caller's writes take the room of the others, or
+ * it reserves them (qc_alloc_write), before anything points at them.
+ * On failure nothing has changed.  Under alloc.
  */
 static int
 qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t nmeta, uint64_t *first)
@@ -1069,7 +1068,7 @@ qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t nmeta, uint64_t *first)
 			return (r);
 		qd->tables_ready = 1;
 	}
-	if ((r = qc_reserve(qd, start, (qd->nofalloc ? nmeta : n) * cs)) != 0)
+	if ((r = qc_reserve(qd, start, nmeta * cs)) != 0)
 		return (r);
 	qd->end = start + n * cs;
 	if ((r = rc_set_range(qd, start / cs, n, 1)) != 0) {
@@ -1323,11 +1322,13 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 					    cs - (im->size - c));
 			}
 			if (r == 0 && target[k] >= first && !qd->nofalloc &&
-			    buf_is_zero(qd->buf, cs)) {
+			    buf_is_zero(qd->buf, cs) &&
+			    (r = qc_reserve(qd, target[k], cs)) == 0) {
 				/* a new cluster, reserved, reads as zeroes */
 				r = disk_pwritev_part(im->fd, iov, iovcnt,
 				    skip + done, n, target[k] + a);
 			} else if (r == 0) {
+				/* written whole, which takes its room */
 				iov_to_buf(iov, iovcnt, skip + done,
 				    qd->buf + a, n);
 				r = disk_pwrite_full(im->fd, qd->buf, cs,

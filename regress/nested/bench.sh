@@ -16,8 +16,8 @@
 
 # make bench-linux and make bench-disk inside the nested host, from
 # l1-init: /t/bench.sh RUNS runs bench/run with the Linux guest,
-# /t/bench.sh disk:RUNS:SECS bench/disk-run on a scratch filesystem
-# (ext2 on the virtio disk bench/disk gives L1), /t/bench.sh
+# /t/bench.sh disk:RUNS:SECS[:FS] bench/disk-run on a scratch filesystem
+# (FS, ext4 or ext2, on the virtio disk bench/disk gives L1), /t/bench.sh
 # net:RUNS:MB[:VMMS[:QEMU_CPU]]
 # bench/net-run, /t/bench.sh life:RUNS[:PARTS[:VMMS[:QEMU_CPU[:FILL[:JOB]]]]]
 # bench/life-run; vmd against QEMU on this host's /dev/kvm.
@@ -25,9 +25,11 @@ export VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl TTFM=/bench/ttfm \
     QEMU=/usr/bin/qemu-system-x86_64 GUEST=/l2/vmlinuz PATH=/usr/bin:$PATH
 case $1 in
 disk:*)
-	a=${1#disk:}
-	export RUNS=${a%%:*} SECS=${a#*:} INITRD=/l2/initrd-bench.gz \
-	    DIR=/scratch
+	IFS=: read -r RUNS SECS BENCH_FS <<EOF
+${1#disk:}
+EOF
+	BENCH_FS=${BENCH_FS:-ext4}
+	export RUNS SECS BENCH_FS INITRD=/l2/initrd-bench.gz DIR=/scratch
 	for m in $(cat /lib/modules/bench/order); do
 		insmod "/lib/modules/bench/$m.ko" ||
 		    echo "bench-disk: insmod $m failed"
@@ -37,13 +39,14 @@ disk:*)
 		sleep 0.1; i=$((i + 1))
 	done
 	mkdir -p "$DIR"
-	if mke2fs -q /dev/vda >/dev/null 2>&1 &&
-	    mount -t ext2 /dev/vda "$DIR"; then
+	if /usr/sbin/mke2fs -q -F -t "$BENCH_FS" /dev/vda >/dev/null 2>&1 &&
+	    mount -t "$BENCH_FS" /dev/vda "$DIR"; then
+		echo "bench-disk: images on $BENCH_FS"
 		sh /bench/disk-run
 		rc=$?
 		umount "$DIR"
 	else
-		echo "bench-disk: no scratch filesystem on /dev/vda"
+		echo "bench-disk: no $BENCH_FS filesystem on /dev/vda"
 		rc=1
 	fi
 	;;
