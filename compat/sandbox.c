@@ -162,15 +162,18 @@ static const int vmm_calls[] = {
 	SCMP_SYS(tgkill), SCMP_SYS(close_range),
 };
 
-/* what building the machine needs besides (SANDBOX_VM_SETUP) */
+/*
+ * what building the machine needs besides (SANDBOX_VM_SETUP); statx for
+ * a direct disk's alignment, in a mount namespace with nothing to name
+ */
 static const int setup_calls[] = {
 	SCMP_SYS(seccomp), SCMP_SYS(landlock_create_ruleset),
 	SCMP_SYS(landlock_add_rule), SCMP_SYS(landlock_restrict_self),
-	SCMP_SYS(setrlimit),
+	SCMP_SYS(setrlimit), SCMP_SYS(statx),
 };
 
 static const unsigned long setup_ioctls[] = {
-	BLKGETSIZE64,
+	BLKGETSIZE64, BLKSSZGET,
 };
 
 /* the terminal requests on a console pty */

@@ -62,12 +62,19 @@ disk_open(int type, const int *fds, int nfds, int readonly, char *err,
 		snprintf(err, errlen, "%s", strerror(errno));
 		return (NULL);
 	}
-	d->type = type;
+	d->type = VMDF_FORMAT(type);
 	d->readonly = readonly ? 1 : 0;
-	switch (type) {
+	if ((type & ~(VMDF_DIRECT | 0xff)) != 0 ||
+	    ((type & VMDF_DIRECT) && d->type != VMDF_RAW)) {
+		snprintf(err, errlen, "direct I/O is for raw images");
+		free(d);
+		return (NULL);
+	}
+	switch (d->type) {
 	case VMDF_RAW:
-		d->p = vioraw_open(fds, nfds, d->readonly, &d->size, &d->caps,
-		    &d->ops, err, errlen);
+		d->p = vioraw_open(fds, nfds, (d->readonly ? DISK_RDONLY : 0) |
+		    ((type & VMDF_DIRECT) ? DISK_DIRECT : 0), &d->size,
+		    &d->caps, &d->ops, err, errlen);
 		break;
 	case VMDF_QCOW2:
 		d->p = vioqcow2_open(fds, nfds, d->readonly, &d->size,
@@ -242,7 +249,7 @@ disk_open_path(int type, const char *path, int readonly, char *err,
 				goto fail;
 			}
 		}
-		if (type != VMDF_QCOW2)
+		if (VMDF_FORMAT(type) != VMDF_QCOW2)
 			break;
 		if (disk_backing_name(fds[nfds - 1], cur, name, sizeof(name),
 		    base, sizeof(base), err, errlen) == -1)

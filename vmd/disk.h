@@ -122,6 +122,9 @@ struct disk_ops {
 	void	(*close)(void *);
 };
 
+/* vioraw_open's flags */
+#define DISK_RDONLY		0x1
+#define DISK_DIRECT		0x2	/* O_DIRECT, bounced where unaligned */
 void		*vioraw_open(const int *, int, int, uint64_t *, int *,
 		    const struct disk_ops **, char *, size_t);
 void		*vioqcow2_open(const int *, int, int, uint64_t *, int *,

@@ -179,7 +179,7 @@ static int		 noaction;	/* vmd -n: check only */
 
 %token	INCLUDE ERROR
 %token	ADD AGENTX ALLOW BOOT CDROM CMDLINE CONTEXT DELAY DEVICE DISABLE DISK
-%token	DOWN ENABLE FORMAT GROUP INET6 INITRD INSTANCE INTERFACE LLADDR LOCAL
+%token	DIRECT DOWN ENABLE FORMAT GROUP INET6 INITRD INSTANCE INTERFACE LLADDR LOCAL
 %token	LOCKED MEMORY NET NIFS OWNER PARALLEL PATH PREFIX RDOMAIN SEV SEVES
 %token	VCPUS
 %token	SIZE SOCKET STAGGERED START SWITCH UP VM VMID
@@ -188,7 +188,7 @@ static int		 noaction;	/* vmd -n: check only */
 %type	<v.lladdr>	lladdr
 %type	<v.number>	bootdevice
 %type	<v.number>	disable
-%type	<v.number>	image_format
+%type	<v.number>	image_format disk_direct
 %type	<v.number>	local
 %type	<v.number>	locked
 %type	<v.number>	updown
@@ -398,8 +398,8 @@ vm_opts		: disable			{
 			yyerror("seves is not supported on this host");
 			YYERROR;
 		}
-		| DISK string image_format	{
-			if (disk_add($2, $3) == -1) {
+		| DISK string image_format disk_direct {
+			if (disk_add($2, $3 | $4) == -1) {
 				yyerror("failed to parse disks: %s", $2);
 				YYERROR;
 			}
@@ -560,6 +560,10 @@ owner_id	: NUMBER			{
 			if (owner_parse($1, &$$) == -1)
 				YYERROR;
 		}
+		;
+
+disk_direct	: /* none */			{ $$ = 0; }
+		| DIRECT			{ $$ = VMDF_DIRECT; }
 		;
 
 image_format	: /* none */			{ $$ = 0; }
@@ -746,6 +750,7 @@ lookup(const char *s)
 		{ "context",		CONTEXT },
 		{ "delay",		DELAY },
 		{ "device",		DEVICE },
+		{ "direct",		DIRECT },
 		{ "disable",		DISABLE },
 		{ "disk",		DISK },
 		{ "down",		DOWN },
@@ -1552,10 +1557,12 @@ disk_add(const char *word, unsigned int type)
 			log_warn("disk %s", word);
 		return (-1);
 	}
-	if (type == 0)
-		type = disk_format(path);
-	if (type == 0)
-		type = VMDF_RAW;
+	if (VMDF_FORMAT(type) == 0)
+		type |= disk_format(path);
+	if (VMDF_FORMAT(type) != VMDF_RAW && (type & VMDF_DIRECT)) {
+		log_warnx("disk %s: direct is for raw images", word);
+		return (-1);
+	}
 
 	if (strlcpy(vmc->vmc_disks[vmc->vmc_ndisks], path,
 	    sizeof(vmc->vmc_disks[0])) >= sizeof(vmc->vmc_disks[0])) {

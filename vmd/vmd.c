@@ -1018,7 +1018,7 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 		}
 		df->vd[df->n].vd_idx = i;
 		df->vd[df->n++].vd_depth = 0;
-		if (vmc->vmc_disktypes[i] != VMDF_QCOW2)
+		if (VMDF_FORMAT(vmc->vmc_disktypes[i]) != VMDF_QCOW2)
 			continue;
 		strlcpy(cur, vmc->vmc_disks[i], sizeof(cur));
 		for (depth = 1;; depth++) {

@@ -177,9 +177,11 @@ enum imsg_type_vmd {
 #define VMIFF_RDOMAIN		0x08
 #define VMIFF_OPTMASK		(VMIFF_LOCKED|VMIFF_LOCAL|VMIFF_RDOMAIN)
 
-/* disk formats */
+/* disk formats, and how the image is read and written */
 #define VMDF_RAW		0x01
 #define VMDF_QCOW2		0x02
+#define VMDF_FORMAT(t)		((t) & 0xff)
+#define VMDF_DIRECT		0x100	/* O_DIRECT: not through the page cache */
 
 /* vm_state bits (vmd_vm.vm_state) */
 #define VM_STATE_DISABLED	0x01

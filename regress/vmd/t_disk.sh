@@ -62,6 +62,50 @@ is "raw: zeroed sectors read back as zeroes" 0 "$(nonzero "$T/a.raw" 100 8)"
 is "raw: discarded sectors read back as zeroes" 0 "$(nonzero "$T/a.raw" 120 8)"
 check "raw: sectors around them untouched" "$BLKPAT" check "$T/a.raw" 108 12 5
 
+# --- raw with direct I/O (vmctl -d direct:PATH): the same bytes, and the
+# VM process's descriptor has O_DIRECT
+truncate -s 16M "$T/d.raw"
+"$BLKPAT" fill "$T/d.raw" 100 64 7
+if ! dd if=/dev/zero of="$T/d.probe" bs=4096 count=1 oflag=direct \
+    2>/dev/null; then
+	skip "direct: guest I/O" "$T's file system has no O_DIRECT"
+else
+	cmds=virtio,blkread:0:100:64,blkcheck:0:100:64:7
+	cmds=$cmds,blkwrite:0:4096:256:9,blkflush:0,blkmany:0:128:5,hello
+	if run_guest direct '^HELLO' 60 -d "direct:$T/d.raw" \
+	    -k "console=ttyS0 run=$cmds"; then
+		ok "direct: the guest ran its disk commands"
+	else
+		nok "direct: the guest ran its disk commands"
+		sed 's/^/# /' "$T/start.direct" "$T/vmd.log"
+	fi
+	is "direct: the guest reads what the host wrote" \
+	    "BLKREAD 0 100 64 $hsum" "$(line direct BLKREAD)"
+	is "direct: pattern verified" "BLKCHECK 0 100 64 OK" \
+	    "$(line direct BLKCHECK)"
+	is "direct: write" "BLKWRITE 0 4096 256 OK" "$(line direct BLKWRITE)"
+	is "direct: flush" "BLKFLUSH 0 OK" "$(line direct BLKFLUSH)"
+	like "direct: 128 requests in flight" '^BLKMANY 0 128 OK' \
+	    "$(line direct BLKMANY)"
+	vpid=$(vm_field direct 2)
+	fl=
+	for f in /proc/"$vpid"/fd/*; do
+		[ "$(readlink "$f")" = "$T/d.raw" ] &&
+		    fl=$(awk '/^flags:/ { print $2 }' \
+		    "/proc/$vpid/fdinfo/${f##*/}")
+	done
+	# O_DIRECT is 040000 on x86
+	is "direct: the VM process's descriptor has O_DIRECT" 1 \
+	    "$(( (0${fl:-0} >> 14) & 1 ))"
+	vmctl stop -f -w direct >/dev/null 2>&1
+	check "direct: the guest's writes are in the image" \
+	    "$BLKPAT" check "$T/d.raw" 4096 256 9
+	check "direct: and the queue test's" "$BLKPAT" check "$T/d.raw" 0 8 5
+fi
+run_is "direct: vmctl refuses it for qcow2" 1 \
+    "vmctl: invalid disk: direct:qcow2:$T/d.raw: direct is for raw images" \
+    vmctl start -m 16M -b "$GUEST_ELF" -d "direct:qcow2:$T/d.raw" dq
+
 # --- MSI-X: the same requests with the vectors on, the masking rules,
 # then INTx again after a reset
 truncate -s 16M "$T/m.raw"
