@@ -21,8 +21,11 @@
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+
+#include <linux/fs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -457,4 +460,104 @@ disk_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	iov.iov_base = (void *)buf;
 	iov.iov_len = len;
 	return (disk_xferv(fd, &iov, 1, 0, len, off, 1));
+}
+
+/*
+ * O_DIRECT on fd, and the alignment it needs: statx(2) says where the
+ * kernel knows, a block device's logical block size where it does not.
+ * The guest's requests are in 512-byte sectors, so a device that needs
+ * more for offsets is refused rather than served by read-modify-write.
+ */
+int
+disk_dio_init(struct disk_dio *dio, int fd, char *err, size_t errlen)
+{
+	struct statx	 stx;
+	struct stat	 st;
+	int		 fl, bsz = DISK_SECTOR;
+
+	dio->fd = fd;
+	dio->mem = dio->off = DISK_SECTOR;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & STATX_DIOALIGN)) {
+		if (stx.stx_dio_offset_align == 0) {
+			snprintf(err, errlen, "direct I/O: not supported on "
+			    "this file system");
+			return (-1);
+		}
+		dio->mem = stx.stx_dio_mem_align;
+		dio->off = stx.stx_dio_offset_align;
+	} else if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) &&
+	    ioctl(fd, BLKSSZGET, &bsz) == 0 && bsz > 0)
+		dio->mem = dio->off = (size_t)bsz;
+	if (dio->off > DISK_SECTOR || dio->mem == 0 ||
+	    (dio->mem & (dio->mem - 1)) != 0) {
+		snprintf(err, errlen, "direct I/O: the image needs %zu-byte "
+		    "alignment, more than the guest's %d-byte sectors",
+		    dio->off, DISK_SECTOR);
+		return (-1);
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_DIRECT) == -1) {
+		snprintf(err, errlen, "direct I/O: %s", errno == EINVAL ?
+		    "not supported on this file system" : strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Can O_DIRECT take [skip, skip + len) of iov at off as it is? */
+static int
+disk_dio_aligned(const struct disk_dio *dio, const struct iovec *iov,
+    int iovcnt, size_t skip, size_t len, uint64_t off)
+{
+	size_t	 n;
+	int	 i;
+
+	if (off % dio->off != 0)
+		return (0);
+	for (i = 0; i < iovcnt && len > 0; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n = MINIMUM(iov[i].iov_len - skip, len);
+		if (((uintptr_t)iov[i].iov_base + skip) % dio->mem != 0 ||
+		    n % dio->off != 0)
+			return (0);
+		len -= n;
+		skip = 0;
+	}
+	return (1);
+}
+
+/*
+ * Full-length I/O on a direct descriptor: as it is where O_DIRECT takes
+ * it, else through an aligned copy.  A length that is not whole sectors
+ * is refused (the guest's requests are; the backends' own are too).
+ */
+int
+disk_dio_xferv(const struct disk_dio *dio, const struct iovec *iov,
+    int iovcnt, size_t skip, size_t len, uint64_t off, int write)
+{
+	struct iovec	 b;
+	int		 r;
+
+	if (len == 0)
+		return (0);
+	if (disk_dio_aligned(dio, iov, iovcnt, skip, len, off))
+		return (disk_xferv(dio->fd, iov, iovcnt, skip, len, off,
+		    write));
+	if (off % dio->off != 0 || len % dio->off != 0)
+		return (-EINVAL);
+	if ((r = posix_memalign(&b.iov_base, MAXIMUM(dio->mem,
+	    sizeof(void *)), len)) != 0)
+		return (-r);
+	b.iov_len = len;
+	if (write) {
+		iov_to_buf(iov, iovcnt, skip, b.iov_base, len);
+		r = disk_xferv(dio->fd, &b, 1, 0, len, off, 1);
+	} else if ((r = disk_xferv(dio->fd, &b, 1, 0, len, off, 0)) == 0)
+		(void)buf_to_iov(b.iov_base, len, iov, iovcnt, skip);
+	free(b.iov_base);
+	return (r);
 }

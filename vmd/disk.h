@@ -147,4 +147,15 @@ int		 disk_pwritev_full(int, const struct iovec *, int, uint64_t);
 int		 disk_pread_full(int, void *, size_t, uint64_t);
 int		 disk_pwrite_full(int, const void *, size_t, uint64_t);
 
+/* direct I/O (DISK_DIRECT): O_DIRECT on fd, and what its requests need */
+#define DISK_SECTOR	512	/* what the guest's requests are made of */
+struct disk_dio {
+	int	fd;
+	size_t	mem;		/* buffers' alignment */
+	size_t	off;		/* offsets' and segments' lengths' */
+};
+int		 disk_dio_init(struct disk_dio *, int, char *, size_t);
+int		 disk_dio_xferv(const struct disk_dio *, const struct iovec *,
+		    int, size_t, size_t, uint64_t, int);
+
 #endif /* DISK_H */

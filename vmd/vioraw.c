@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +41,12 @@
 #include "disk.h"
 
 struct raw_disk {
-	int	fd;
-	int	can_punch;	/* cleared when the file system says no */
-	int	can_zero_range;
-	size_t	dio_mem;	/* O_DIRECT: buffers' alignment, else 0 */
-	size_t	dio_off;	/* and offsets' and lengths' */
+	int		fd;
+	int		can_punch;	/* cleared when the file system says no */
+	int		can_zero_range;
+	int		direct;		/* DISK_DIRECT: I/O through dio */
+	struct disk_dio	dio;
 };
-
-#define RAW_SECTOR	512	/* what the guest's requests are made of */
 
 static int	 raw_readv(void *, const struct iovec *, int, uint64_t);
 static int	 raw_writev(void *, const struct iovec *, int, uint64_t);
@@ -63,94 +60,6 @@ static const struct disk_ops raw_ops = {
 	raw_close
 };
 
-/*
- * O_DIRECT on rd->fd, and the alignment it needs: statx(2) says where the
- * kernel knows, a block device's logical block size where it does not.
- * The guest's requests are in 512-byte sectors, so a device that needs
- * more for offsets is refused rather than served by read-modify-write.
- */
-static int
-raw_direct(struct raw_disk *rd, const struct stat *st, char *err,
-    size_t errlen)
-{
-	struct statx	 stx;
-	int		 fl, bsz = RAW_SECTOR;
-
-	rd->dio_mem = rd->dio_off = RAW_SECTOR;
-	if (statx(rd->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
-	    (stx.stx_mask & STATX_DIOALIGN)) {
-		if (stx.stx_dio_offset_align == 0) {
-			snprintf(err, errlen, "raw: direct I/O: not supported "
-			    "on this file system");
-			return (-1);
-		}
-		rd->dio_mem = stx.stx_dio_mem_align;
-		rd->dio_off = stx.stx_dio_offset_align;
-	} else if (S_ISBLK(st->st_mode) && ioctl(rd->fd, BLKSSZGET, &bsz) ==
-	    0 && bsz > 0)
-		rd->dio_mem = rd->dio_off = (size_t)bsz;
-	if (rd->dio_off > RAW_SECTOR || rd->dio_mem == 0 ||
-	    (rd->dio_mem & (rd->dio_mem - 1)) != 0) {
-		snprintf(err, errlen, "raw: direct I/O: the image needs %zu-byte "
-		    "alignment, more than the guest's %d-byte sectors",
-		    rd->dio_off, RAW_SECTOR);
-		return (-1);
-	}
-	if ((fl = fcntl(rd->fd, F_GETFL)) == -1 ||
-	    fcntl(rd->fd, F_SETFL, fl | O_DIRECT) == -1) {
-		snprintf(err, errlen, "raw: direct I/O: %s", errno == EINVAL ?
-		    "not supported on this file system" : strerror(errno));
-		return (-1);
-	}
-	return (0);
-}
-
-/* Can O_DIRECT take the request as it is? */
-static int
-raw_aligned(const struct raw_disk *rd, const struct iovec *iov, int iovcnt,
-    uint64_t off)
-{
-	int	 i;
-
-	if (off % rd->dio_off != 0)
-		return (0);
-	for (i = 0; i < iovcnt; i++)
-		if ((uintptr_t)iov[i].iov_base % rd->dio_mem != 0 ||
-		    iov[i].iov_len % rd->dio_off != 0)
-			return (0);
-	return (1);
-}
-
-/*
- * A request O_DIRECT cannot take as it is, through an aligned copy.  A
- * length that is not whole sectors is refused (the guest's requests
- * are; disk.c's own are too).
- */
-static int
-raw_bounce(struct raw_disk *rd, const struct iovec *iov, int iovcnt,
-    uint64_t off, int write)
-{
-	struct iovec	 b;
-	size_t		 len = iov_length(iov, iovcnt);
-	int		 r;
-
-	if (off % rd->dio_off != 0 || len % rd->dio_off != 0)
-		return (-EINVAL);
-	if (len == 0)
-		return (0);
-	if ((r = posix_memalign(&b.iov_base, MAXIMUM(rd->dio_mem,
-	    sizeof(void *)), len)) != 0)
-		return (-r);
-	b.iov_len = len;
-	if (write) {
-		iov_to_buf(iov, iovcnt, 0, b.iov_base, len);
-		r = disk_pwritev_full(rd->fd, &b, 1, off);
-	} else if ((r = disk_preadv_full(rd->fd, &b, 1, off)) == 0)
-		(void)buf_to_iov(b.iov_base, len, iov, iovcnt, 0);
-	free(b.iov_base);
-	return (r);
-}
-
 void *
 vioraw_open(const int *fds, int nfds, int flags, uint64_t *size,
     int *caps, const struct disk_ops **ops, char *err, size_t errlen)
@@ -158,6 +67,7 @@ vioraw_open(const int *fds, int nfds, int flags, uint64_t *size,
 	struct raw_disk	*rd;
 	struct stat	 st;
 	uint64_t	 sz;
+	char		 dioerr[128];
 	int		 readonly = (flags & DISK_RDONLY) != 0;
 
 	if (nfds != 1) {
@@ -187,10 +97,13 @@ vioraw_open(const int *fds, int nfds, int flags, uint64_t *size,
 	}
 	rd->fd = fds[0];
 	rd->can_punch = rd->can_zero_range = 1;
-	if ((flags & DISK_DIRECT) && raw_direct(rd, &st, err, errlen) == -1) {
+	if ((flags & DISK_DIRECT) &&
+	    disk_dio_init(&rd->dio, rd->fd, dioerr, sizeof(dioerr)) == -1) {
+		snprintf(err, errlen, "raw: %s", dioerr);
 		free(rd);
 		return (NULL);
 	}
+	rd->direct = (flags & DISK_DIRECT) != 0;
 	*size = sz;
 	/* write-zeroes always works: it falls back to writing zeroes */
 	*caps = readonly ? 0 : DISK_CAN_DISCARD | DISK_CAN_WRITE_ZEROES;
@@ -203,8 +116,9 @@ raw_readv(void *p, const struct iovec *iov, int iovcnt, uint64_t off)
 {
 	struct raw_disk	*rd = p;
 
-	if (rd->dio_off != 0 && !raw_aligned(rd, iov, iovcnt, off))
-		return (raw_bounce(rd, iov, iovcnt, off, 0));
+	if (rd->direct)
+		return (disk_dio_xferv(&rd->dio, iov, iovcnt, 0,
+		    iov_length(iov, iovcnt), off, 0));
 	return (disk_preadv_full(rd->fd, iov, iovcnt, off));
 }
 
@@ -213,8 +127,9 @@ raw_writev(void *p, const struct iovec *iov, int iovcnt, uint64_t off)
 {
 	struct raw_disk	*rd = p;
 
-	if (rd->dio_off != 0 && !raw_aligned(rd, iov, iovcnt, off))
-		return (raw_bounce(rd, iov, iovcnt, off, 1));
+	if (rd->direct)
+		return (disk_dio_xferv(&rd->dio, iov, iovcnt, 0,
+		    iov_length(iov, iovcnt), off, 1));
 	return (disk_pwritev_full(rd->fd, iov, iovcnt, off));
 }
 
