@@ -461,12 +461,9 @@ start_option(struct parse_result *res, int ch, const char *arg)
 		res->autoconnect = 1;
 		break;
 	case 'd':
-		/* direct:[raw:]path, an extension: O_DIRECT on a raw image */
+		/* direct:[format:]path, an extension: O_DIRECT */
 		direct = strncmp(arg, "direct:", 7) == 0;
 		type = parse_disktype(direct ? arg + 7 : arg, &s);
-		if (direct && type != VMDF_RAW)
-			errx(1, "invalid disk: %s: direct is for raw images",
-			    arg);
 		if (realpath(s, path) == NULL)
 			err(1, "invalid disk path: %s", s);
 		if (parse_disk(res, path, type | (direct ? VMDF_DIRECT : 0))

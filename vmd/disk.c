@@ -53,9 +53,14 @@ disk_open(int type, const int *fds, int nfds, int readonly, char *err,
     size_t errlen)
 {
 	struct disk	*d;
+	int		 twin = -1;
 
 	if (errlen > 0)
 		err[0] = '\0';
+	/* a direct qcow2 image: the top image again, last (vmd.c) */
+	if ((type & VMDF_DIRECT) && VMDF_FORMAT(type) == VMDF_QCOW2 &&
+	    nfds > 1)
+		twin = fds[--nfds];
 	if (nfds < 1 || nfds > VM_MAX_BASE_PER_DISK) {
 		snprintf(err, errlen, "invalid number of images in chain: %d",
 		    nfds);
@@ -67,9 +72,14 @@ disk_open(int type, const int *fds, int nfds, int readonly, char *err,
 	}
 	d->type = VMDF_FORMAT(type);
 	d->readonly = readonly ? 1 : 0;
-	if ((type & ~(VMDF_DIRECT | 0xff)) != 0 ||
-	    ((type & VMDF_DIRECT) && d->type != VMDF_RAW)) {
-		snprintf(err, errlen, "direct I/O is for raw images");
+	if ((type & ~(VMDF_DIRECT | 0xff)) != 0) {
+		snprintf(err, errlen, "unknown disk flags %#x", type);
+		free(d);
+		return (NULL);
+	}
+	if ((type & VMDF_DIRECT) && d->type == VMDF_QCOW2 && twin == -1) {
+		snprintf(err, errlen, "direct I/O on qcow2 needs a second "
+		    "descriptor of the image");
 		free(d);
 		return (NULL);
 	}
@@ -80,7 +90,7 @@ disk_open(int type, const int *fds, int nfds, int readonly, char *err,
 		    &d->caps, &d->ops, err, errlen);
 		break;
 	case VMDF_QCOW2:
-		d->p = vioqcow2_open(fds, nfds, d->readonly, &d->size,
+		d->p = vioqcow2_open(fds, nfds, twin, d->readonly, &d->size,
 		    &d->caps, &d->ops, err, errlen);
 		break;
 	default:

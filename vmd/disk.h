@@ -55,7 +55,9 @@ struct disk;
 /*
  * Open an image from descriptors: fds[0] is the top image (O_RDWR, or
  * O_RDONLY when readonly is set), fds[1..nfds-1] its backing chain in
- * order, each O_RDONLY.  type is VMDF_RAW or VMDF_QCOW2.  On success the
+ * order, each O_RDONLY.  type is VMDF_RAW or VMDF_QCOW2, with VMDF_DIRECT
+ * for O_DIRECT (a qcow2 image then has the top image opened a second
+ * time last, for its data).  On success the
  * disk owns the descriptors; on failure returns NULL, the descriptors
  * stay the caller's, and err holds one line naming what was wrong (e.g.
  * "qcow2: compressed clusters are not supported").  Nothing is written
@@ -127,7 +129,7 @@ struct disk_ops {
 #define DISK_DIRECT		0x2	/* O_DIRECT, bounced where unaligned */
 void		*vioraw_open(const int *, int, int, uint64_t *, int *,
 		    const struct disk_ops **, char *, size_t);
-void		*vioqcow2_open(const int *, int, int, uint64_t *, int *,
+void		*vioqcow2_open(const int *, int, int, int, uint64_t *, int *,
 		    const struct disk_ops **, char *, size_t);
 
 /* iovec helpers shared by the backends (disk.c) */

@@ -1559,10 +1559,6 @@ disk_add(const char *word, unsigned int type)
 	}
 	if (VMDF_FORMAT(type) == 0)
 		type |= disk_format(path);
-	if (VMDF_FORMAT(type) != VMDF_RAW && (type & VMDF_DIRECT)) {
-		log_warnx("disk %s: direct is for raw images", word);
-		return (-1);
-	}
 
 	if (strlcpy(vmc->vmc_disks[vmc->vmc_ndisks], path,
 	    sizeof(vmc->vmc_disks[0])) >= sizeof(vmc->vmc_disks[0])) {

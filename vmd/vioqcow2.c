@@ -179,6 +179,8 @@ struct qcow2_disk {
 	int		 growing;	/* the refcount table is moving */
 	int		 ndirty;	/* dirty L2 slots of the top image */
 	char		*buf;		/* one cluster, under alloc */
+	int		 direct;	/* the top image's data through dio */
+	struct disk_dio	 dio;
 };
 
 static int	 qc_readv(void *, const struct iovec *, int, uint64_t);
@@ -192,9 +194,10 @@ static const struct disk_ops qcow2_ops = {
 };
 
 static int	 rc_set_range(struct qcow2_disk *, uint64_t, uint64_t,
-		    uint16_t);
+		    uint16_t, uint64_t *);
 static int	 rc_clear_range(struct qcow2_disk *, uint64_t, uint64_t);
-static void	 qc_untake(struct qcow2_disk *, uint64_t, uint64_t);
+static void	 qc_untake(struct qcow2_disk *, uint64_t, uint64_t,
+		    uint64_t);
 
 static uint32_t
 get32(const uint8_t *p)
@@ -506,13 +509,15 @@ qimg_free(struct qimg *im)
 }
 
 void *
-vioqcow2_open(const int *fds, int nfds, int readonly, uint64_t *size,
-    int *caps, const struct disk_ops **ops, char *err, size_t errlen)
+vioqcow2_open(const int *fds, int nfds, int dfd, int readonly,
+    uint64_t *size, int *caps, const struct disk_ops **ops, char *err,
+    size_t errlen)
 {
 	struct qcow2_disk	*qd;
 	struct qhdr		 h, top;
 	uint64_t		 i, zero = 0;
 	struct stat		 st;
+	char			 dioerr[128];
 	int			 k;
 
 	if ((qd = calloc(1, sizeof(*qd))) == NULL) {
@@ -561,8 +566,11 @@ vioqcow2_open(const int *fds, int nfds, int readonly, uint64_t *size,
 		qd->rt_clusters = top.rt_clusters;
 		qd->rt_entries = (uint64_t)top.rt_clusters *
 		    qd->img[0].cs / 8;
+		/* aligned for O_DIRECT */
 		if ((qd->rt = calloc(qd->rt_entries, 8)) == NULL ||
-		    (qd->buf = malloc(qd->img[0].cs)) == NULL) {
+		    (errno = posix_memalign((void **)&qd->buf, 4096,
+		    qd->img[0].cs)) != 0) {
+			qd->buf = NULL;
 			snprintf(err, errlen, "qcow2: %s", strerror(errno));
 			goto fail;
 		}
@@ -593,6 +601,14 @@ vioqcow2_open(const int *fds, int nfds, int readonly, uint64_t *size,
 			snprintf(err, errlen, "qcow2: cannot write the header");
 			goto fail;
 		}
+	}
+	if (dfd != -1) {
+		if (disk_dio_init(&qd->dio, dfd, dioerr, sizeof(dioerr)) ==
+		    -1) {
+			snprintf(err, errlen, "qcow2: %s", dioerr);
+			goto fail;
+		}
+		qd->direct = 1;
 	}
 	pthread_mutex_init(&qd->lock, NULL);
 	pthread_mutex_init(&qd->alloc, NULL);
@@ -722,6 +738,25 @@ qc_map(struct qcow2_disk *qd, int first, uint64_t off, int *img,
 	return (0);
 }
 
+/*
+ * Data of image img: the top image's through its O_DIRECT descriptor
+ * when the disk is direct, its tables always through the other one
+ * (the page cache keeps those; the two never share a cluster).
+ */
+static int
+qc_data_xfer(struct qcow2_disk *qd, int img, const struct iovec *iov,
+    int iovcnt, size_t skip, size_t len, uint64_t off, int write)
+{
+	if (img == 0 && qd->direct)
+		return (disk_dio_xferv(&qd->dio, iov, iovcnt, skip, len, off,
+		    write));
+	if (write)
+		return (disk_pwritev_part(qd->img[img].fd, iov, iovcnt, skip,
+		    len, off));
+	return (disk_preadv_part(qd->img[img].fd, iov, iovcnt, skip, len,
+	    off));
+}
+
 /* Read [off, off + len) of the disk seen from image first into iov. */
 static int
 qc_read_chain(struct qcow2_disk *qd, int first, const struct iovec *iov,
@@ -757,8 +792,8 @@ qc_read_chain(struct qcow2_disk *qd, int first, const struct iovec *iov,
 			data = run;
 			if (pos + run > lim)
 				data = lim > pos ? (size_t)(lim - pos) : 0;
-			if (data > 0 && (r = disk_preadv_part(qd->img[img].fd,
-			    iov, iovcnt, skip + done, data, phys + in)) != 0)
+			if (data > 0 && (r = qc_data_xfer(qd, img, iov,
+			    iovcnt, skip + done, data, phys + in, 0)) != 0)
 				return (r);
 			if (data < run)
 				iov_zero(iov, iovcnt, skip + done + data,
@@ -888,7 +923,7 @@ rt_grow(struct qcow2_disk *qd, uint64_t ti)
 	qd->rt_entries = entries;
 	qd->end += nc * cs;
 	qd->growing = 1;
-	r = rc_set_range(qd, t / cs, nc, 1);
+	r = rc_set_range(qd, t / cs, nc, 1, NULL);
 	qd->growing = 0;
 	if (r != 0)
 		goto undo;
@@ -914,7 +949,7 @@ rt_grow(struct qcow2_disk *qd, uint64_t ti)
 	free(ort);
 	free(b);
 	/* the old table is free now */
-	if ((r = rc_set_range(qd, old_off / cs, old_nc, 0)) != 0)
+	if ((r = rc_set_range(qd, old_off / cs, old_nc, 0, NULL)) != 0)
 		qd->broken = 1;
 	return (r);
  undo:
@@ -960,7 +995,7 @@ rc_block(struct qcow2_disk *qd, uint64_t ti, uint64_t *blk)
 		put16(v, 1);
 		r = disk_pwrite_full(qd->img[0].fd, v, 2, b + (bi % rpb) * 2);
 	} else
-		r = rc_set_range(qd, bi, 1, 1);
+		r = rc_set_range(qd, bi, 1, 1, NULL);
 	if (r != 0) {
 		/* nothing on disk points at the block yet */
 		qd->rt[ti] = 0;
@@ -989,13 +1024,17 @@ rc_block(struct qcow2_disk *qd, uint64_t ti, uint64_t *blk)
 	return (0);
 }
 
+/* Refcounts [first, first + n) to val; *done (if given) says how many. */
 static int
-rc_set_range(struct qcow2_disk *qd, uint64_t first, uint64_t n, uint16_t val)
+rc_set_range(struct qcow2_disk *qd, uint64_t first, uint64_t n, uint16_t val,
+    uint64_t *done)
 {
 	uint64_t	 rpb = qd->img[0].cs / 2, ti, bi, k, blk = 0, i;
 	uint8_t		 b[512];
 	int		 r;
 
+	if (done != NULL)
+		*done = 0;
 	for (i = 0; i < sizeof(b) / 2; i++)
 		put16(b + i * 2, val);
 	while (n > 0) {
@@ -1010,6 +1049,8 @@ rc_set_range(struct qcow2_disk *qd, uint64_t first, uint64_t n, uint16_t val)
 			return (r);
 		first += k;
 		n -= k;
+		if (done != NULL)
+			*done += k;
 	}
 	return (0);
 }
@@ -1054,7 +1095,7 @@ static int
 qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t nmeta, uint64_t *first)
 {
 	struct qimg	*im = &qd->img[0];
-	uint64_t	 cs = im->cs, start = qd->end;
+	uint64_t	 cs = im->cs, start = qd->end, set;
 	int		 r;
 
 	if (qd->broken)
@@ -1071,8 +1112,9 @@ qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t nmeta, uint64_t *first)
 	if ((r = qc_reserve(qd, start, nmeta * cs)) != 0)
 		return (r);
 	qd->end = start + n * cs;
-	if ((r = rc_set_range(qd, start / cs, n, 1)) != 0) {
-		qc_untake(qd, start, n);
+	if ((r = rc_set_range(qd, start / cs, n, 1, &set)) != 0) {
+		/* a file that takes no writes at all is not broken by it */
+		qc_untake(qd, start, set, n);
 		return (r);
 	}
 	*first = start;
@@ -1080,15 +1122,16 @@ qc_take(struct qcow2_disk *qd, uint64_t n, uint64_t nmeta, uint64_t *first)
 }
 
 /*
- * Give back clusters from qc_take that nothing points at: refcounts to
- * 0, and the file cut back when nothing was taken after them.
+ * Give back n clusters from qc_take that nothing points at: the first
+ * nset refcounts to 0, and the file cut back when nothing was taken
+ * after them.
  */
 static void
-qc_untake(struct qcow2_disk *qd, uint64_t first, uint64_t n)
+qc_untake(struct qcow2_disk *qd, uint64_t first, uint64_t nset, uint64_t n)
 {
 	uint64_t	 cs = qd->img[0].cs;
 
-	if (rc_clear_range(qd, first / cs, n) != 0) {
+	if (nset > 0 && rc_clear_range(qd, first / cs, nset) != 0) {
 		qd->broken = 1;
 		return;
 	}
@@ -1302,8 +1345,8 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 			for (i = k + 1; i < nc && target[i] ==
 			    target[i - 1] + cs && len - done - n >= cs; i++)
 				n += cs;
-			r = disk_pwritev_part(im->fd, iov, iovcnt,
-			    skip + done, n, target[k]);
+			r = qc_data_xfer(qd, 0, iov, iovcnt, skip + done, n,
+			    target[k], 1);
 			k = i - 1;
 		} else {
 			pthread_mutex_lock(&qd->lock);
@@ -1325,14 +1368,16 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
 			    buf_is_zero(qd->buf, cs) &&
 			    (r = qc_reserve(qd, target[k], cs)) == 0) {
 				/* a new cluster, reserved, reads as zeroes */
-				r = disk_pwritev_part(im->fd, iov, iovcnt,
-				    skip + done, n, target[k] + a);
+				r = qc_data_xfer(qd, 0, iov, iovcnt,
+				    skip + done, n, target[k] + a, 1);
 			} else if (r == 0) {
 				/* written whole, which takes its room */
 				iov_to_buf(iov, iovcnt, skip + done,
 				    qd->buf + a, n);
-				r = disk_pwrite_full(im->fd, qd->buf, cs,
-				    target[k]);
+				biov.iov_base = qd->buf;
+				biov.iov_len = cs;
+				r = qc_data_xfer(qd, 0, &biov, 1, 0, cs,
+				    target[k], 1);
 			}
 		}
 		if (r != 0) {
@@ -1389,7 +1434,7 @@ qc_alloc_write(struct qcow2_disk *qd, const struct iovec *iov, int iovcnt,
  undo:
 	/* nothing points at the new clusters yet: give them back */
 	if (nnew > 0)
-		qc_untake(qd, first, nnew);
+		qc_untake(qd, first, nnew, nnew);
  out:
 	pthread_mutex_unlock(&qd->alloc);
 	free(target);
@@ -1422,8 +1467,8 @@ qc_writev(void *p, const struct iovec *iov, int iovcnt, uint64_t off)
 		if (r < 0)
 			return (r);
 		if (r == 1) {
-			if ((r = disk_pwritev_part(qd->img[0].fd, iov, iovcnt,
-			    done, run, phys + in)) != 0)
+			if ((r = qc_data_xfer(qd, 0, iov, iovcnt, done, run,
+			    phys + in, 1)) != 0)
 				return (r);
 			done += run;
 			continue;
@@ -1454,6 +1499,8 @@ qc_close(void *p)
 		close(qd->img[k].fd);
 		qimg_free(&qd->img[k]);
 	}
+	if (qd->direct)
+		close(qd->dio.fd);
 	pthread_mutex_destroy(&qd->lock);
 	pthread_mutex_destroy(&qd->alloc);
 	free(qd->rt);

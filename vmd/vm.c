@@ -816,10 +816,14 @@ static int
 vm_lock_disks(struct vm *vm)
 {
 	struct flock	fl;
-	unsigned int	i, j, tries;
+	unsigned int	i, j, n, tries;
 
 	for (i = 0; i < vm->vm_params.vmc_ndisks; i++) {
-		for (j = 0; j < (unsigned int)vm->vm_ndiskfds[i]; j++) {
+		n = vm->vm_ndiskfds[i];
+		/* a direct qcow2 image's second descriptor: the same file */
+		if (n > 1 && (vm->vm_params.vmc_disktypes[i] & VMDF_DIRECT))
+			n--;
+		for (j = 0; j < n; j++) {
 			memset(&fl, 0, sizeof(fl));
 			fl.l_type = j == 0 ? F_WRLCK : F_RDLCK;
 			fl.l_whence = SEEK_SET;
@@ -1092,7 +1096,7 @@ vm_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    vd.vd_idx >= vm->vm_params.vmc_ndisks ||
 		    vd.vd_idx >= VM_MAX_DISKS_PER_VM ||
 		    vd.vd_depth != (uint32_t)vm->vm_ndiskfds[vd.vd_idx] ||
-		    vd.vd_depth > VM_MAX_BASE_PER_DISK ||
+		    vd.vd_depth > VM_MAX_BASE_PER_DISK + 1 ||
 		    (fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: unexpected disk", __func__);
 		vm->vm_diskfds[vd.vd_idx][vm->vm_ndiskfds[vd.vd_idx]++] = fd;

@@ -168,7 +168,7 @@ struct vm {
 	int			 vm_initrd;
 	int			 vm_tty;
 	int			 vm_diskfds[VM_MAX_DISKS_PER_VM]
-				    [1 + VM_MAX_BASE_PER_DISK];
+				    [2 + VM_MAX_BASE_PER_DISK];	/* disk_open */
 	int			 vm_ndiskfds[VM_MAX_DISKS_PER_VM];
 	int			 vm_cdrom;
 	int			 vm_tapfds[VM_MAX_NICS_PER_VM];

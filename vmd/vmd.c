@@ -890,7 +890,8 @@ open_image(const char *path)
 	return (open_file(path, O_RDONLY, 0));
 }
 
-#define VM_MAX_DISK_FDS	(VM_MAX_DISKS_PER_VM * (1 + VM_MAX_BASE_PER_DISK))
+/* a chain, and a direct qcow2 image's second descriptor (disk_open) */
+#define VM_MAX_DISK_FDS	(VM_MAX_DISKS_PER_VM * (2 + VM_MAX_BASE_PER_DISK))
 
 struct vm_diskfds {
 	int			fd[VM_MAX_DISK_FDS];
@@ -987,6 +988,38 @@ disk_open_one(const char *vmname, const char *path, struct stat *chain,
 }
 
 /*
+ * A direct qcow2 image's second descriptor, after its chain: its data
+ * goes through this one with O_DIRECT, its tables through the first
+ * (vioqcow2.c).  The same file, opened again: it must still be the file
+ * the first descriptor is, which passed the access check.  Not locked:
+ * the first one's lock covers the image.
+ */
+static int
+disk_open_twin(const char *vmname, const char *path, struct vm_diskfds *df,
+    unsigned int idx, unsigned int depth, const struct stat *chain)
+{
+	struct stat	 st;
+	int		 fd, fl;
+
+	if ((fl = fcntl(df->fd[df->n - depth], F_GETFL)) == -1 ||
+	    (fd = open_file(path, fl & O_ACCMODE, 1)) == -1) {
+		log_warn("vm \"%s\": disk %s", vmname, path);
+		return (VMD_DISK_MISSING);
+	}
+	if (fstat(fd, &st) == -1 || st.st_dev != chain[0].st_dev ||
+	    st.st_ino != chain[0].st_ino) {
+		log_warnx("vm \"%s\": disk %s changed while it was opened",
+		    vmname, path);
+		close(fd);
+		return (VMD_DISK_INVALID);
+	}
+	df->fd[df->n] = fd;
+	df->vd[df->n].vd_idx = idx;
+	df->vd[df->n++].vd_depth = depth;
+	return (0);
+}
+
+/*
  * Open every disk of the VM and, for qcow2, its backing chain (names
  * relative to the image that names them), refusing chains that loop or
  * run deeper than upstream allows.  The VM process parses the images
@@ -1053,6 +1086,10 @@ vm_open_disks(struct vmd_vm *vm, struct vm_diskfds *df, int received)
 			df->vd[df->n++].vd_depth = depth;
 			strlcpy(cur, resolved, sizeof(cur));
 		}
+		if ((vmc->vmc_disktypes[i] & VMDF_DIRECT) &&
+		    (ret = disk_open_twin(name, vmc->vmc_disks[i], df, i,
+		    depth, chain)) != 0)
+			goto fail;
 	}
 	if (vmc->vmc_cdrom[0] != '\0') {
 		if ((df->cdrom = open_file(vmc->vmc_cdrom, O_RDONLY, 0)) ==
