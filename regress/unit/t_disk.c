@@ -337,7 +337,8 @@ test_raw(void)
 /*
  * A raw image with direct I/O: O_DIRECT on the descriptor, requests the
  * device can take as they are and requests through the aligned copy
- * both land, lengths of part of a sector are refused, qcow2 is refused.
+ * both land, lengths of part of a sector are refused, and a qcow2 image
+ * without its second descriptor is refused.
  */
 static void
 test_direct(void)
