@@ -16,8 +16,9 @@
 
 # make bench-linux and make bench-disk inside the nested host, from
 # l1-init: /t/bench.sh RUNS runs bench/run with the Linux guest,
-# /t/bench.sh disk:RUNS:SECS[:FS] bench/disk-run on a scratch filesystem
-# (FS, ext4 or ext2, on the virtio disk bench/disk gives L1), /t/bench.sh
+# /t/bench.sh disk:RUNS:SECS[:FS[:VMMS[:FORMATS]]] bench/disk-run on a
+# scratch filesystem (FS, ext4 or ext2, on the virtio disk bench/disk
+# gives L1; VMMS and FORMATS with "+" between words), /t/bench.sh
 # net:RUNS:MB[:VMMS[:QEMU_CPU]]
 # bench/net-run, /t/bench.sh life:RUNS[:PARTS[:VMMS[:QEMU_CPU[:FILL[:JOB]]]]]
 # bench/life-run; vmd against QEMU on this host's /dev/kvm.
@@ -25,11 +26,13 @@ export VMD=/usr/sbin/vmd VMCTL=/usr/sbin/vmctl TTFM=/bench/ttfm \
     QEMU=/usr/bin/qemu-system-x86_64 GUEST=/l2/vmlinuz PATH=/usr/bin:$PATH
 case $1 in
 disk:*)
-	IFS=: read -r RUNS SECS BENCH_FS <<EOF
+	IFS=: read -r RUNS SECS BENCH_FS vmms fmts <<EOF
 ${1#disk:}
 EOF
 	BENCH_FS=${BENCH_FS:-ext4}
 	export RUNS SECS BENCH_FS INITRD=/l2/initrd-bench.gz DIR=/scratch
+	[ -n "$vmms" ] && export VMMS="$(echo "$vmms" | tr + ' ')"
+	[ -n "$fmts" ] && export FORMATS="$(echo "$fmts" | tr + ' ')"
 	for m in $(cat /lib/modules/bench/order); do
 		insmod "/lib/modules/bench/$m.ko" ||
 		    echo "bench-disk: insmod $m failed"
