@@ -53,14 +53,28 @@ disk_open(int type, const int *fds, int nfds, int readonly, char *err,
     size_t errlen)
 {
 	struct disk	*d;
-	int		 twin = -1;
+	int		 dfd = -1;
 
 	if (errlen > 0)
 		err[0] = '\0';
-	/* a direct qcow2 image: the top image again, last (vmd.c) */
-	if ((type & VMDF_DIRECT) && VMDF_FORMAT(type) == VMDF_QCOW2 &&
-	    nfds > 1)
-		twin = fds[--nfds];
+	if ((type & ~(VMDF_DIRECT | 0xff)) != 0) {
+		snprintf(err, errlen, "unknown disk flags %#x", type);
+		return (NULL);
+	}
+	/*
+	 * The descriptor for data with O_DIRECT: a raw image's own; for a
+	 * qcow2 image the top image again, last (vmd.c), its tables going
+	 * through the first
+	 */
+	if ((type & VMDF_DIRECT) && VMDF_FORMAT(type) == VMDF_QCOW2) {
+		if (nfds < 2) {
+			snprintf(err, errlen, "direct I/O on qcow2 needs a "
+			    "second descriptor of the image");
+			return (NULL);
+		}
+		dfd = fds[--nfds];
+	} else if ((type & VMDF_DIRECT) && nfds > 0)
+		dfd = fds[0];
 	if (nfds < 1 || nfds > VM_MAX_BASE_PER_DISK) {
 		snprintf(err, errlen, "invalid number of images in chain: %d",
 		    nfds);
@@ -72,25 +86,13 @@ disk_open(int type, const int *fds, int nfds, int readonly, char *err,
 	}
 	d->type = VMDF_FORMAT(type);
 	d->readonly = readonly ? 1 : 0;
-	if ((type & ~(VMDF_DIRECT | 0xff)) != 0) {
-		snprintf(err, errlen, "unknown disk flags %#x", type);
-		free(d);
-		return (NULL);
-	}
-	if ((type & VMDF_DIRECT) && d->type == VMDF_QCOW2 && twin == -1) {
-		snprintf(err, errlen, "direct I/O on qcow2 needs a second "
-		    "descriptor of the image");
-		free(d);
-		return (NULL);
-	}
 	switch (d->type) {
 	case VMDF_RAW:
-		d->p = vioraw_open(fds, nfds, (d->readonly ? DISK_RDONLY : 0) |
-		    ((type & VMDF_DIRECT) ? DISK_DIRECT : 0), &d->size,
+		d->p = vioraw_open(fds, nfds, dfd, d->readonly, &d->size,
 		    &d->caps, &d->ops, err, errlen);
 		break;
 	case VMDF_QCOW2:
-		d->p = vioqcow2_open(fds, nfds, twin, d->readonly, &d->size,
+		d->p = vioqcow2_open(fds, nfds, dfd, d->readonly, &d->size,
 		    &d->caps, &d->ops, err, errlen);
 		break;
 	default:

@@ -124,10 +124,11 @@ struct disk_ops {
 	void	(*close)(void *);
 };
 
-/* vioraw_open's flags */
-#define DISK_RDONLY		0x1
-#define DISK_DIRECT		0x2	/* O_DIRECT, bounced where unaligned */
-void		*vioraw_open(const int *, int, int, uint64_t *, int *,
+/*
+ * The backends: fds, nfds as disk_open's; dfd the descriptor of the top
+ * image to read and write its data through with O_DIRECT, or -1.
+ */
+void		*vioraw_open(const int *, int, int, int, uint64_t *, int *,
 		    const struct disk_ops **, char *, size_t);
 void		*vioqcow2_open(const int *, int, int, int, uint64_t *, int *,
 		    const struct disk_ops **, char *, size_t);
@@ -149,7 +150,7 @@ int		 disk_pwritev_full(int, const struct iovec *, int, uint64_t);
 int		 disk_pread_full(int, void *, size_t, uint64_t);
 int		 disk_pwrite_full(int, const void *, size_t, uint64_t);
 
-/* direct I/O (DISK_DIRECT): O_DIRECT on fd, and what its requests need */
+/* direct I/O: O_DIRECT on fd, and what its requests need */
 #define DISK_SECTOR	512	/* what the guest's requests are made of */
 struct disk_dio {
 	int	fd;

@@ -16,8 +16,8 @@
 
 /*
  * Raw images: a regular file or a block device, the disk byte for byte.
- * preadv/pwritev are thread-safe by themselves, so no lock.  With
- * DISK_DIRECT the descriptor gets O_DIRECT: requests go from guest memory
+ * preadv/pwritev are thread-safe by themselves, so no lock.  For direct
+ * I/O the descriptor gets O_DIRECT: requests go from guest memory
  * to the device with no copy in the page cache, and one whose buffers
  * the device cannot take as they are goes through an aligned copy.
  */
@@ -44,7 +44,7 @@ struct raw_disk {
 	int		fd;
 	int		can_punch;	/* cleared when the file system says no */
 	int		can_zero_range;
-	int		direct;		/* DISK_DIRECT: I/O through dio */
+	int		direct;		/* I/O through dio */
 	struct disk_dio	dio;
 };
 
@@ -61,14 +61,14 @@ static const struct disk_ops raw_ops = {
 };
 
 void *
-vioraw_open(const int *fds, int nfds, int flags, uint64_t *size,
-    int *caps, const struct disk_ops **ops, char *err, size_t errlen)
+vioraw_open(const int *fds, int nfds, int dfd, int readonly,
+    uint64_t *size, int *caps, const struct disk_ops **ops, char *err,
+    size_t errlen)
 {
 	struct raw_disk	*rd;
 	struct stat	 st;
 	uint64_t	 sz;
 	char		 dioerr[128];
-	int		 readonly = (flags & DISK_RDONLY) != 0;
 
 	if (nfds != 1) {
 		snprintf(err, errlen, "raw: a raw image has no backing file");
@@ -97,13 +97,15 @@ vioraw_open(const int *fds, int nfds, int flags, uint64_t *size,
 	}
 	rd->fd = fds[0];
 	rd->can_punch = rd->can_zero_range = 1;
-	if ((flags & DISK_DIRECT) &&
-	    disk_dio_init(&rd->dio, rd->fd, dioerr, sizeof(dioerr)) == -1) {
-		snprintf(err, errlen, "raw: %s", dioerr);
-		free(rd);
-		return (NULL);
+	if (dfd != -1) {
+		if (disk_dio_init(&rd->dio, dfd, dioerr, sizeof(dioerr)) ==
+		    -1) {
+			snprintf(err, errlen, "raw: %s", dioerr);
+			free(rd);
+			return (NULL);
+		}
+		rd->direct = 1;
 	}
-	rd->direct = (flags & DISK_DIRECT) != 0;
 	*size = sz;
 	/* write-zeroes always works: it falls back to writing zeroes */
 	*caps = readonly ? 0 : DISK_CAN_DISCARD | DISK_CAN_WRITE_ZEROES;
